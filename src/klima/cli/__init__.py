@@ -1,0 +1,1 @@
+"""The klima command line."""

@@ -1,0 +1,182 @@
+"""The ``klima`` command.
+
+Daemon-side commands (``run``, ``check-config``, ``drivers``, ``decode``, ``schema``) work on
+this machine; the companion commands (``status``, ``set``, ``watch``, ``request``) talk to a
+running daemon only through MQTT, so they work the same from any machine that reaches the broker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from klima import __version__
+from klima.cli import companion
+from klima.config import json_schema, load_config
+from klima.driver import default_registry
+from klima.errors import ConfigError, KlimaError, ProtocolError
+
+DEFAULT_CONFIG = Path("/etc/klima/klima.toml")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:
+        return 130
+    except KlimaError as exc:
+        print(f"klima: {exc}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="klima", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"klima {__version__}")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the daemon")
+    run.add_argument("--config", type=Path, help=f"config file (default {DEFAULT_CONFIG} if present)")
+    run.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    run.set_defaults(handler=_run)
+
+    check = sub.add_parser("check-config", help="validate a config file and report every error")
+    check.add_argument("file", type=Path)
+    check.set_defaults(handler=_check_config)
+
+    drivers = sub.add_parser("drivers", help="list installed drivers and their traits")
+    drivers.add_argument("--json", action="store_true")
+    drivers.set_defaults(handler=_drivers)
+
+    decode = sub.add_parser("decode", help="explain one raw frame (hex) as JSON")
+    decode.add_argument("--driver", required=True)
+    decode.add_argument("hex", nargs="+", help="frame bytes, e.g. 'FC 7A 01 30 01 00 54'")
+    decode.set_defaults(handler=_decode)
+
+    schema = sub.add_parser("schema", help="print the config file's JSON schema")
+    schema.set_defaults(handler=lambda _a: _print_json(json_schema()))
+
+    status = sub.add_parser("status", help="show every unit (through MQTT)")
+    status.add_argument("units", nargs="*")
+    status.add_argument("--json", action="store_true")
+    companion.add_broker_arguments(status)
+    status.set_defaults(
+        handler=lambda a: companion.run_status(
+            companion.settings_from_args(a), a.units or None, as_json=a.json
+        )
+    )
+
+    setp = sub.add_parser("set", help="change a unit: klima set bedroom mode=cool target_temperature=24")
+    setp.add_argument("unit")
+    setp.add_argument("assignments", nargs="+", metavar="key=value")
+    companion.add_broker_arguments(setp)
+    setp.set_defaults(
+        handler=lambda a: companion.run_set(companion.settings_from_args(a), a.unit, a.assignments)
+    )
+
+    watch = sub.add_parser("watch", help="stream state changes and events live")
+    watch.add_argument("--count", type=int, help="stop after this many messages")
+    companion.add_broker_arguments(watch)
+    watch.set_defaults(
+        handler=lambda a: companion.run_watch(companion.settings_from_args(a), count=a.count)
+    )
+
+    request = sub.add_parser("request", help="send a bridge request, e.g. health_check")
+    request.add_argument("action")
+    request.add_argument("data", nargs="?", default="{}", help="JSON object")
+    companion.add_broker_arguments(request)
+    request.set_defaults(handler=_request)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from klima.daemon import Daemon  # noqa: PLC0415 - keep the companion commands light
+
+    path = args.config
+    if path is None and DEFAULT_CONFIG.exists():
+        path = DEFAULT_CONFIG
+    config = load_config(path, default_registry())
+    level = args.log_level or config.daemon.log_level
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if not config.units:
+        logging.getLogger("klima").warning(
+            "no units configured (try `klima-sim demo` for simulated ones)"
+        )
+    asyncio.run(Daemon(config).run())
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.file, default_registry())
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"{args.file}: OK ({len(config.units)} unit(s))")
+    return 0
+
+
+def _drivers(args: argparse.Namespace) -> int:
+    infos = default_registry().all()
+    if args.json:
+        return _print_json([info.to_json() for info in infos])
+    for info in infos:
+        t = info.traits
+        print(f"{info.name}  ({info.brand}, {info.kind})")
+        print(f"  models:  {', '.join(info.models)}")
+        print(f"  modes:   {', '.join(t.hvac_modes)}")
+        print(f"  fan:     {', '.join(t.fan_modes) or '-'}")
+        print(f"  swing:   {', '.join(t.swing_modes) or '-'}")
+        print(f"  swing_h: {', '.join(t.swing_horizontal_modes) or '-'}")
+        print(f"  setpoint {t.min_temp:g}..{t.max_temp:g} °C, step {t.temp_step:g}")
+    return 0
+
+
+def _decode(args: argparse.Namespace) -> int:
+    info = default_registry().get(args.driver)
+    if info.decode_frame is None:
+        print(f"klima: driver {info.name} has no frame decoder", file=sys.stderr)
+        return 1
+    text = "".join(args.hex).replace(":", "").replace(",", "")
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        print(f"klima: not hexadecimal: {' '.join(args.hex)!r}", file=sys.stderr)
+        return 1
+    try:
+        decoded = info.decode_frame(raw)
+    except ProtocolError as exc:
+        print(f"klima: {exc}", file=sys.stderr)
+        return 1
+    return _print_json(decoded)
+
+
+def _request(args: argparse.Namespace) -> int:
+    try:
+        data = json.loads(args.data)
+    except json.JSONDecodeError as exc:
+        print(f"klima: data is not JSON: {exc.msg}", file=sys.stderr)
+        return 1
+    if not isinstance(data, dict):
+        print("klima: data must be a JSON object", file=sys.stderr)
+        return 1
+    return companion.run_request(companion.settings_from_args(args), args.action, data)
+
+
+def _print_json(value: object) -> int:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

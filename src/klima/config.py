@@ -1,0 +1,268 @@
+"""The configuration file: one human-edited TOML file, validated strictly.
+
+A typo is an error that names the file, the key path and the unit; every error is reported at
+once so a user fixes the file in one pass. Secrets are only ever read from files (or systemd
+credentials), never written in the config itself.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from klima.driver import DriverRegistry
+from klima.errors import ConfigError, UnknownDriverError
+
+DEFAULT_BROKER = "embedded"
+_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+_TOPIC = r"^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MqttConfig(_Strict):
+    url: str = Field(
+        DEFAULT_BROKER,
+        description='Broker URL (mqtt://host:port or mqtts://host:port), or "embedded" to '
+        "run the built-in broker on loopback.",
+    )
+    base_topic: Annotated[str, Field(pattern=_TOPIC)] = "klima"
+    client_id: str | None = Field(None, description="Defaults to klima-<hub id>.")
+    username: str | None = None
+    password_file: Path | None = Field(
+        None,
+        description="File holding the broker password; a relative name is looked up in "
+        "$CREDENTIALS_DIRECTORY first (systemd LoadCredential).",
+    )
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    tls_insecure: bool = Field(False, description="Skip the broker certificate host check.")
+    keepalive: Annotated[int, Field(ge=5, le=3600)] = 60
+    discovery: bool = Field(True, description="Publish Home Assistant discovery.")
+    discovery_prefix: Annotated[str, Field(pattern=_TOPIC)] = "homeassistant"
+    embedded_host: str = "127.0.0.1"
+    embedded_port: Annotated[int, Field(ge=0, le=65535)] = 1883
+
+    @field_validator("url")
+    @classmethod
+    def _url_scheme(cls, value: str) -> str:
+        if value != "embedded" and not re.match(r"^mqtts?://[^/\s]+$", value):
+            raise ValueError('must be "embedded" or mqtt://host[:port] / mqtts://host[:port]')
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        return self.url == "embedded"
+
+
+class DatabaseConfig(_Strict):
+    url: str | None = Field(
+        None, description="SQLAlchemy URL; defaults to sqlite:///<data_dir>/klima.db."
+    )
+    commit_interval: Annotated[float, Field(gt=0, le=300)] = Field(
+        2.0, description="Seconds of writes batched into one commit (fewer SD-card writes)."
+    )
+    retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
+
+
+class DaemonConfig(_Strict):
+    hub_id: Annotated[str, Field(pattern=_ID)] | None = Field(
+        None, description="Stable id of this hub in discovery ids; defaults to the base topic."
+    )
+    data_dir: Path | None = Field(
+        None,
+        description="Defaults to $STATE_DIRECTORY (systemd), else /var/lib/klima if writable, "
+        "else ~/.local/share/klima.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class UnitConfig(_Strict):
+    id: Annotated[str, Field(pattern=_ID, description="Stable slug used in MQTT topics.")]
+    name: str | None = None
+    driver: str
+    port: str | None = Field(None, description="Serial device (serial drivers).")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Driver-specific options, checked by the driver."
+    )
+    model: str | None = Field(None, description="Model name shown in Home Assistant.")
+    poll_interval: Annotated[float, Field(ge=0.05, le=600)] = 2.0
+    min_temp: float | None = Field(None, description="Lowest setpoint allowed for this unit.")
+    max_temp: float | None = Field(None, description="Highest setpoint allowed for this unit.")
+    restart_delay: Annotated[float, Field(ge=0, le=3600)] = Field(
+        180.0,
+        description="Compressor protection: seconds a unit must stay off before it may start "
+        "again. Turning off always acts at once.",
+    )
+    reconnect_after: Annotated[float, Field(ge=1, le=600)] = Field(
+        10.0, description="Seconds without a valid frame before the link is reopened."
+    )
+    publish_frames: bool = Field(False, description="Publish every frame on <base>/<unit>/frames.")
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id.replace("_", " ").capitalize()
+
+    @model_validator(mode="after")
+    def _limits_ordered(self) -> UnitConfig:
+        if self.min_temp is not None and self.max_temp is not None:
+            if self.min_temp > self.max_temp:
+                raise ValueError("min_temp is above max_temp")
+        return self
+
+
+class KlimaConfig(_Strict):
+    mqtt: MqttConfig = Field(default_factory=lambda: MqttConfig())
+    database: DatabaseConfig = Field(default_factory=lambda: DatabaseConfig())
+    daemon: DaemonConfig = Field(default_factory=lambda: DaemonConfig())
+    units: list[UnitConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_units(self) -> KlimaConfig:
+        seen: set[str] = set()
+        for unit in self.units:
+            if unit.id == "bridge":
+                raise ValueError('unit id "bridge" is reserved for <base>/bridge/… topics')
+            if unit.id in seen:
+                raise ValueError(f"unit id {unit.id!r} is used twice")
+            seen.add(unit.id)
+        return self
+
+    @property
+    def hub_id(self) -> str:
+        return self.daemon.hub_id or re.sub(r"[^a-z0-9_-]", "_", self.mqtt.base_topic.lower())
+
+    def data_dir(self) -> Path:
+        return self.daemon.data_dir or default_data_dir()
+
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.data_dir() / 'klima.db'}"
+
+    def read_password(self) -> str | None:
+        return read_secret(self.mqtt.password_file) if self.mqtt.password_file else None
+
+
+def default_data_dir() -> Path:
+    state_dir = os.environ.get("STATE_DIRECTORY")
+    if state_dir:
+        return Path(state_dir.split(":")[0])
+    system = Path("/var/lib/klima")
+    if system.is_dir() and os.access(system, os.W_OK):
+        return system
+    return Path.home() / ".local" / "share" / "klima"
+
+
+def read_secret(path: Path) -> str:
+    """Read a secret from a file; relative names are looked up in systemd's credentials first."""
+    candidates = [path]
+    creds = os.environ.get("CREDENTIALS_DIRECTORY")
+    if creds and not path.is_absolute():
+        candidates.insert(0, Path(creds) / path)
+    for candidate in candidates:
+        try:
+            return candidate.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise ConfigError(f"cannot read secret file {candidate}: {exc.strerror}") from None
+    raise ConfigError(f"secret file {path} does not exist")
+
+
+def load_config(path: Path | None, registry: DriverRegistry | None = None) -> KlimaConfig:
+    """Load and validate ``path`` (``None`` = embedded defaults with no units)."""
+    if path is None:
+        return KlimaConfig()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return validate_config(raw, source=str(path), registry=registry)
+
+
+def validate_config(
+    raw: dict[str, Any], source: str = "<config>", registry: DriverRegistry | None = None
+) -> KlimaConfig:
+    """Validate parsed TOML; with a registry, also each unit's driver and driver options."""
+    try:
+        config = KlimaConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(
+            f"{source}: {exc.error_count()} error(s)", _describe(exc, raw)
+        ) from None
+    if registry is not None:
+        problems = check_drivers(config, registry)
+        if problems:
+            raise ConfigError(f"{source}: {len(problems)} error(s)", problems)
+    return config
+
+
+def check_drivers(config: KlimaConfig, registry: DriverRegistry) -> list[str]:
+    problems: list[str] = []
+    for index, unit in enumerate(config.units):
+        where = f"units[{index}] (unit {unit.id!r})"
+        try:
+            info = registry.get(unit.driver)
+        except UnknownDriverError as exc:
+            problems.append(f"{where}.driver: {exc}")
+            continue
+        if info.kind == "serial" and not unit.port:
+            problems.append(f"{where}.port: required for serial driver {info.name!r}")
+        try:
+            info.options_model.model_validate(unit.options)
+        except ValidationError as exc:
+            problems.extend(
+                f"{where}.options.{_loc(err['loc'])}: {err['msg']}" for err in exc.errors()
+            )
+        try:
+            info.traits.narrowed(min_temp=unit.min_temp, max_temp=unit.max_temp)
+        except ValueError as exc:
+            problems.append(f"{where}: {exc}")
+    return problems
+
+
+def _describe(exc: ValidationError, raw: dict[str, Any]) -> list[str]:
+    out = []
+    for err in exc.errors():
+        loc = err["loc"]
+        where = _loc(loc)
+        if len(loc) >= 2 and loc[0] == "units" and isinstance(loc[1], int):
+            units = raw.get("units")
+            if isinstance(units, list) and loc[1] < len(units) and isinstance(units[loc[1]], dict):
+                unit_id = units[loc[1]].get("id")
+                if unit_id is not None:
+                    where = f"units[{loc[1]}] (unit {unit_id!r})" + _loc(loc[2:], leading=".")
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling; see config/klima.schema.json)"
+        out.append(f"{where or '<top level>'}: {message}")
+    return out
+
+
+def _loc(parts: tuple[int | str, ...], leading: str = "") -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    text = text.lstrip(".")
+    return f"{leading}{text}" if text and not text.startswith("[") else text
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON schema of the config file (kept in config/ and checked by CI to be current)."""
+    schema = KlimaConfig.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Klima configuration"
+    return schema

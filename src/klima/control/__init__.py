@@ -1,0 +1,1 @@
+"""Control logic that sits between every command source and the units."""

@@ -1,0 +1,199 @@
+"""The composition root: builds everything from the config, runs it, and shuts it down in order.
+
+Shutdown order matters: units stop first (nothing more goes to the wire), then every unit and
+the bridge are published ``offline``, then the database is flushed, then the broker goes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from klima.config import KlimaConfig
+from klima.driver import DriverRegistry, FrameDirection, default_registry
+from klima.mqtt.bridge import MqttBridge
+from klima.mqtt.embedded import EmbeddedBroker
+from klima.mqtt.settings import MqttSettings
+from klima.persistence import Store
+from klima.sdnotify import Notifier, run_watchdog
+from klima.state import UnitState
+from klima.unit import Unit
+
+log = logging.getLogger(__name__)
+
+READY_WAIT_FOR_BROKER = 5.0  # seconds; READY is not held back forever by a missing broker
+
+
+class _Listener:
+    """Fans a unit's news out to MQTT and the database."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.bridge: MqttBridge | None = None
+
+    def state_changed(self, unit: Unit, state: UnitState) -> None:
+        if self.bridge:
+            self.bridge.publish_state(unit)
+        self.store.save_state(unit.id, state.to_json(), datetime.now(UTC))
+
+    def availability_changed(self, unit: Unit, online: bool) -> None:
+        if self.bridge:
+            self.bridge.publish_availability(unit)
+        self.store.log_event(
+            "availability", unit.id, {"online": online}, datetime.now(UTC)
+        )
+
+    def event(self, kind: str, unit: Unit, data: dict[str, Any]) -> None:
+        if self.bridge:
+            self.bridge.publish_event(kind, unit.id, data)
+        self.store.log_event(kind, unit.id, data, datetime.now(UTC))
+
+    def frame(self, unit: Unit, direction: FrameDirection, raw: bytes) -> None:
+        if self.bridge:
+            self.bridge.publish_frame(unit, direction, raw)
+
+
+def mqtt_settings(config: KlimaConfig, url: str) -> MqttSettings:
+    m = config.mqtt
+    return MqttSettings(
+        url=url,
+        base_topic=m.base_topic,
+        client_id=m.client_id or f"klima-{config.hub_id}",
+        username=m.username,
+        password=config.read_password(),
+        ca_file=str(m.ca_file) if m.ca_file else None,
+        certfile=str(m.cert_file) if m.cert_file else None,
+        keyfile=str(m.key_file) if m.key_file else None,
+        tls_insecure=m.tls_insecure,
+        keepalive=m.keepalive,
+        discovery_prefix=m.discovery_prefix,
+    )
+
+
+@contextlib.asynccontextmanager
+async def _broker(config: KlimaConfig) -> AsyncIterator[str]:
+    if not config.mqtt.embedded:
+        yield config.mqtt.url
+        return
+    broker = EmbeddedBroker(host=config.mqtt.embedded_host, port=config.mqtt.embedded_port)
+    async with broker:
+        log.info("embedded MQTT broker listening on %s", broker.url)
+        yield broker.url
+
+
+class Daemon:
+    """Klima's daemon. ``await Daemon(config).run()`` until SIGTERM/SIGINT or :meth:`stop`."""
+
+    def __init__(
+        self,
+        config: KlimaConfig,
+        registry: DriverRegistry | None = None,
+        *,
+        on_ready: Callable[[Daemon], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.registry = registry or default_registry()
+        self.units: dict[str, Unit] = {}
+        self.bridge: MqttBridge | None = None
+        self.broker_url: str | None = None
+        self._stop = asyncio.Event()
+        self._on_ready = on_ready
+        self.ready_after: float | None = None  # seconds from run() to READY, for benchmarks
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        started = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.stop)
+        notifier = Notifier.from_env()
+        data_dir = self.config.data_dir()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        store = Store.open(
+            self.config.database_url(),
+            commit_interval=self.config.database.commit_interval,
+            retention_days=self.config.database.retention_days,
+        )
+        try:
+            await self._run_with_store(store, notifier, started)
+        finally:
+            notifier.stopping()
+            await asyncio.to_thread(store.close)
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+            log.info("klima stopped")
+
+    async def _run_with_store(self, store: Store, notifier: Notifier, started: float) -> None:
+        listener = _Listener(store)
+        saved = store.load_states()
+        for unit_config in self.config.units:
+            info = self.registry.get(unit_config.driver)
+            restored = saved.get(unit_config.id)
+            initial = UnitState.from_json(restored) if restored else None
+            if initial:
+                log.info("unit %s: restored last known state", unit_config.id)
+            self.units[unit_config.id] = Unit(
+                unit_config, info, listener, initial_state=initial
+            )
+        async with _broker(self.config) as url:
+            self.broker_url = url
+            bridge = MqttBridge(
+                mqtt_settings(self.config, url),
+                self.units,
+                hub_id=self.config.hub_id,
+                discovery=self.config.mqtt.discovery,
+                publish_frames=frozenset(u.id for u in self.config.units if u.publish_frames),
+            )
+            self.bridge = bridge
+            listener.bridge = bridge
+            async with asyncio.TaskGroup() as group:
+                bridge_task = group.create_task(bridge.run(), name="mqtt")
+                unit_tasks = [
+                    group.create_task(_supervise(unit), name=f"unit:{unit.id}")
+                    for unit in self.units.values()
+                ]
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(READY_WAIT_FOR_BROKER):
+                        await bridge.connection.connected.wait()
+                self.ready_after = time.perf_counter() - started
+                notifier.ready()
+                notifier.status(f"{len(self.units)} unit(s); broker {url}")
+                log.info(
+                    "klima ready in %.2f s: %d unit(s), broker %s",
+                    self.ready_after,
+                    len(self.units),
+                    url,
+                )
+                if self._on_ready:
+                    self._on_ready(self)
+                watchdog = group.create_task(
+                    run_watchdog(notifier, lambda: not self._stop.is_set()), name="watchdog"
+                )
+                await self._stop.wait()
+                log.info("stopping")
+                for task in unit_tasks:
+                    task.cancel()
+                await asyncio.gather(*unit_tasks, return_exceptions=True)
+                watchdog.cancel()
+                await bridge.stop()
+                bridge_task.cancel()
+
+
+async def _supervise(unit: Unit) -> None:
+    """Keep a unit's actor running: a bug in one driver must not stop the other units."""
+    while True:
+        try:
+            await unit.run()
+        except Exception:
+            log.exception("unit %s: actor crashed; restarting in 5 s", unit.id)
+        await asyncio.sleep(5.0)

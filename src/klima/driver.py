@@ -1,0 +1,183 @@
+"""The driver API and the registry that finds drivers through entry points.
+
+A driver is declared as data (:class:`DriverInfo`). Drivers live outside the core in
+``klima_drivers`` (or a third-party brand pack) and register in the entry-point group
+``klima.drivers``; the core only ever sees them through this module.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from klima.errors import UnknownDriverError
+from klima.state import Observation, UnitCommand, UnitState
+from klima.traits import Traits
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "klima.drivers"
+DriverKind = Literal["serial", "ir"]
+FrameDirection = Literal["tx", "rx"]
+FrameTap = Callable[[FrameDirection, bytes], None]
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class NoOptions(BaseModel):
+    """Options model for drivers that take none."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True, slots=True)
+class SerialSettings:
+    baudrate: int
+    bytesize: int = 8
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DriverContext:
+    """What the daemon hands a driver when it creates a client for one unit."""
+
+    unit_id: str
+    port: str
+    options: BaseModel
+    frame_tap: FrameTap | None = None  # called with every frame sent and received
+    request_timeout: float = 1.0  # seconds to wait for one reply
+
+
+class SerialClient(Protocol):
+    """One connection to one unit over a serial line. Created per (re)connect."""
+
+    @property
+    def traits(self) -> Traits:
+        """The unit's traits; may narrow after :meth:`connect` learned its capabilities."""
+        ...
+
+    async def connect(self) -> None:
+        """Open the port and complete the handshake. Raises DriverError / KlimaTimeoutError."""
+        ...
+
+    async def poll(self) -> Observation:
+        """Run one poll cycle and return what the unit reported."""
+        ...
+
+    async def apply(self, command: UnitCommand, current: UnitState) -> None:
+        """Send the settings in ``command`` (only what changes, where the protocol allows)."""
+        ...
+
+    async def set_remote_temperature(self, celsius: float | None) -> None:
+        """Feed an external room temperature (``None`` reverts to the unit's own sensor)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DriverInfo:
+    name: str
+    brand: str
+    models: tuple[str, ...]
+    kind: DriverKind
+    traits: Traits
+    options_model: type[BaseModel] = NoOptions
+    serial: SerialSettings | None = None
+    create_client: Callable[[DriverContext], SerialClient] | None = None
+    # Decodes one raw frame for field debugging (`klima decode`); raises ProtocolError.
+    decode_frame: Callable[[bytes], dict[str, Any]] | None = None
+    description: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def check(self) -> list[str]:
+        """Problems with this declaration (the registry refuses a driver that has any)."""
+        problems = []
+        if not _NAME.match(self.name):
+            problems.append(f"name {self.name!r} must be lower_snake_case")
+        if not self.brand:
+            problems.append("brand is empty")
+        if not self.models:
+            problems.append("models is empty")
+        if self.kind == "serial" and (self.serial is None or self.create_client is None):
+            problems.append("a serial driver needs serial settings and create_client")
+        if not self.traits.modes:
+            problems.append("traits list no modes")
+        if self.options_model.model_config.get("extra") != "forbid":
+            problems.append("options_model must forbid unknown keys")
+        return problems
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "brand": self.brand,
+            "models": list(self.models),
+            "kind": self.kind,
+            "traits": self.traits.to_json(),
+            "description": self.description,
+        }
+
+
+class DriverRegistry:
+    """All drivers by name. Loads entry points once; tests may register extra drivers."""
+
+    def __init__(self, drivers: Mapping[str, DriverInfo] | None = None) -> None:
+        self._drivers: dict[str, DriverInfo] = {}
+        for info in (drivers or {}).values():
+            self.register(info)
+
+    @classmethod
+    def from_entry_points(cls) -> DriverRegistry:
+        registry = cls()
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                info = ep.load()
+            except Exception:  # a broken third-party pack must not stop the daemon
+                log.exception("driver entry point %s could not be loaded", ep.name)
+                continue
+            if not isinstance(info, DriverInfo):
+                log.error("entry point %s is not a DriverInfo; ignored", ep.name)
+                continue
+            if info.name != ep.name:
+                log.error("entry point %s declares driver %s; ignored", ep.name, info.name)
+                continue
+            registry.register(info)
+        return registry
+
+    def register(self, info: DriverInfo) -> None:
+        problems = info.check()
+        if problems:
+            raise ValueError(f"driver {info.name!r}: " + "; ".join(problems))
+        if info.name in self._drivers:
+            raise ValueError(f"driver {info.name!r} is registered twice")
+        self._drivers[info.name] = info
+
+    def get(self, name: str) -> DriverInfo:
+        try:
+            return self._drivers[name]
+        except KeyError:
+            known = ", ".join(sorted(self._drivers)) or "none installed"
+            raise UnknownDriverError(f"unknown driver {name!r} (known: {known})") from None
+
+    def names(self) -> list[str]:
+        return sorted(self._drivers)
+
+    def all(self) -> list[DriverInfo]:
+        return [self._drivers[n] for n in self.names()]
+
+
+_default: DriverRegistry | None = None
+
+
+def default_registry() -> DriverRegistry:
+    """The process-wide registry built from installed entry points."""
+    global _default  # noqa: PLW0603 - one lazily built registry per process
+    if _default is None:
+        _default = DriverRegistry.from_entry_points()
+    return _default

@@ -1,0 +1,1 @@
+"""MQTT: the broker connection, the embedded broker, Home Assistant discovery and the bridge."""

@@ -1,0 +1,299 @@
+"""The MQTT contract (DESIGN.md §4): topics in, units and requests out, state and events back.
+
+The bridge never touches a unit's driver: commands go through :meth:`Unit.submit`, the unit's
+safety gate. Every bad input is answered on ``<base>/bridge/event`` (or the response topic for
+requests) and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from klima import __version__
+from klima.commands import decode_json_object, parse_attribute, parse_command
+from klima.errors import CommandError, KlimaError
+from klima.mqtt.connection import MqttConnection, Payload
+from klima.mqtt.discovery import build_device_discovery, build_discovery_removal
+from klima.mqtt.settings import MqttSettings
+from klima.unit import Unit
+
+log = logging.getLogger(__name__)
+
+RequestHandler = Callable[[dict[str, Any]], Awaitable[Any]]
+REMOTE_TEMPERATURE = "remote_temperature"
+
+
+class MqttBridge:
+    def __init__(
+        self,
+        settings: MqttSettings,
+        units: Mapping[str, Unit],
+        *,
+        hub_id: str,
+        discovery: bool = True,
+        publish_frames: frozenset[str] = frozenset(),
+    ) -> None:
+        self.settings = settings
+        self.base = settings.base_topic
+        self.hub_id = hub_id
+        self.units = dict(units)
+        self.discovery = discovery
+        self.publish_frames = publish_frames
+        self.started_at = datetime.now(UTC)
+        self._requests: dict[str, RequestHandler] = {
+            "health_check": self._health_check,
+            "units": self._list_units,
+        }
+        self._discovery_prefix = f"{settings.discovery_prefix}/device/"
+        self._own_discovery = f"klima_{hub_id}_"
+        self.connection = MqttConnection(
+            settings,
+            subscriptions=[
+                f"{self.base}/+/set",
+                f"{self.base}/+/set/+",
+                f"{self.base}/+/get",
+                f"{self.base}/bridge/request/#",
+                f"{settings.discovery_prefix}/status",
+                *([f"{settings.discovery_prefix}/device/+/config"] if discovery else []),
+            ],
+            on_message=self._on_message,
+            on_connected=self._on_connected,
+        )
+
+    def add_request(self, action: str, handler: RequestHandler) -> None:
+        """Let other parts of the daemon answer ``bridge/request/<action>``."""
+        self._requests[action] = handler
+
+    async def run(self) -> None:
+        await self.connection.run()
+
+    async def stop(self) -> None:
+        for unit in self.units.values():
+            self._send(self._t(unit.id, "availability"), "offline", retain=True)
+        await self.connection.stop()  # sends what is queued, then bridge/state "offline"
+
+    def _send(self, topic: str, payload: Payload, *, retain: bool) -> None:
+        self.connection.publish(topic, payload, retain=retain)
+
+    # ------------------------------------------------------------------ outgoing
+
+    def publish_state(self, unit: Unit) -> None:
+        self._send(self._t(unit.id), unit.state.to_json(), retain=True)
+
+    def publish_availability(self, unit: Unit) -> None:
+        value = "online" if unit.available else "offline"
+        self._send(self._t(unit.id, "availability"), value, retain=True)
+
+    def publish_event(self, kind: str, unit_id: str | None, data: Mapping[str, Any]) -> None:
+        payload = {
+            "type": kind,
+            "unit": unit_id,
+            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "data": dict(data),
+        }
+        self._send(f"{self.base}/bridge/event", payload, retain=False)
+
+    def publish_frame(self, unit: Unit, direction: str, raw: bytes) -> None:
+        if unit.id in self.publish_frames:
+            payload = {"direction": direction, "hex": raw.hex(" ").upper()}
+            self._send(self._t(unit.id, "frames"), payload, retain=False)
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "version": __version__,
+            "hub_id": self.hub_id,
+            "base_topic": self.base,
+            "started_at": self.started_at.isoformat(timespec="seconds"),
+            "units": [
+                {"id": u.id, "name": u.name, "driver": u.info.name, "kind": u.info.kind}
+                for u in self.units.values()
+            ],
+            "requests": sorted(self._requests),
+        }
+
+    async def _on_connected(self) -> None:
+        """After every (re)connect: say we are online and republish everything retained."""
+        self._send(f"{self.base}/bridge/state", "online", retain=True)
+        self._send(f"{self.base}/bridge/info", self.info(), retain=True)
+        for unit in self.units.values():
+            self._publish_discovery(unit)
+            self.publish_availability(unit)
+            self.publish_state(unit)
+
+    def _publish_discovery(self, unit: Unit) -> None:
+        if not self.discovery:
+            return
+        sensors = {"current_temperature", "outdoor_temperature", "compressor_frequency"}
+        if unit.state.power_w is not None:
+            sensors.add("power_w")
+        topic, payload = build_device_discovery(
+            base_topic=self.base,
+            discovery_prefix=self.settings.discovery_prefix,
+            hub_id=self.hub_id,
+            unit_id=unit.id,
+            unit_name=unit.name,
+            manufacturer=unit.info.brand,
+            model=unit.config.model or unit.info.models[0],
+            driver_name=unit.info.name,
+            traits=unit.traits,
+            sw_version=__version__,
+            sensors=sensors,
+        )
+        self._send(topic, payload, retain=True)
+
+    # ------------------------------------------------------------------ incoming
+
+    async def _on_message(self, topic: str, payload: bytes, retain: bool) -> None:
+        if topic == f"{self.settings.discovery_prefix}/status":
+            if payload.strip().lower() == b"online":
+                log.info("Home Assistant is online; re-sending discovery")
+                await self._on_connected()
+            return
+        if topic.startswith(self._discovery_prefix):
+            self._clear_stale_discovery(topic, payload)
+            return
+        if not topic.startswith(f"{self.base}/"):
+            return
+        parts = topic[len(self.base) + 1 :].split("/")
+        if parts[:2] == ["bridge", "request"] and len(parts) > 2:
+            if retain:
+                self._reject(None, topic, CommandError(None, "retained requests are ignored"))
+                return
+            await self._on_request("/".join(parts[2:]), payload)
+            return
+        if len(parts) < 2 or parts[0] == "bridge":
+            return
+        unit_id, verb, rest = parts[0], parts[1], parts[2:]
+        if retain:
+            # A retained command would replay on every reconnect; never act on one.
+            error = CommandError(None, "retained messages on command topics are ignored")
+            self._reject(unit_id, topic, error, kind="retained_command_ignored")
+            return
+        try:
+            unit = self._unit(unit_id)
+            if verb == "set" and not rest:
+                self._on_set(unit, payload)
+            elif verb == "set" and len(rest) == 1:
+                self._on_set_attribute(unit, rest[0], payload)
+            elif verb == "get":
+                self.publish_state(unit)
+                self.publish_availability(unit)
+                unit.request_refresh()
+        except CommandError as exc:
+            self._reject(unit_id, topic, exc)
+
+    def _on_set(self, unit: Unit, payload: bytes) -> None:
+        data = decode_json_object(payload)
+        # Validate everything before acting on anything: a bad field changes nothing.
+        has_remote = REMOTE_TEMPERATURE in data
+        remote = _remote_value(data.pop(REMOTE_TEMPERATURE, None))
+        settings = {k: v for k, v in data.items() if k != "transaction"}
+        command = parse_command(data, unit.traits) if settings or not has_remote else None
+        if has_remote:
+            unit.set_remote_temperature(remote)
+        if command is not None:
+            self._submitted(unit, unit.submit(command, origin="mqtt").to_json())
+
+    def _on_set_attribute(self, unit: Unit, attribute: str, payload: bytes) -> None:
+        if attribute == REMOTE_TEMPERATURE:
+            text = payload.decode("utf-8", "replace").strip()
+            unit.set_remote_temperature(_remote_value(None if text in ("", "none") else text))
+            return
+        command = parse_attribute(attribute, payload, unit.traits)
+        self._submitted(unit, unit.submit(command, origin="mqtt").to_json())
+
+    def _submitted(self, unit: Unit, outcome: dict[str, Any]) -> None:
+        log.debug("unit %s: command %s", unit.id, outcome["status"])
+
+    def _unit(self, unit_id: str) -> Unit:
+        try:
+            return self.units[unit_id]
+        except KeyError:
+            raise CommandError("unit", f"unknown unit {unit_id!r}", sorted(self.units)) from None
+
+    def _reject(
+        self, unit_id: str | None, topic: str, error: CommandError, kind: str = "command_rejected"
+    ) -> None:
+        log.warning("rejected message on %s: %s", topic, error.message)
+        data = {"topic": topic, "error": error.message, **error.as_dict()}
+        self.publish_event(kind, unit_id, data)
+
+    async def _on_request(self, action: str, payload: bytes) -> None:
+        response_topic = f"{self.base}/bridge/response/{action}"
+        transaction: Any = None
+        try:
+            data = decode_json_object(payload) if payload.strip() else {}
+            transaction = data.pop("transaction", None)
+            handler = self._requests.get(action)
+            if handler is None:
+                raise CommandError("action", f"unknown request {action!r}", sorted(self._requests))
+            result = await handler(data)
+        except KlimaError as exc:
+            message = exc.message if isinstance(exc, CommandError) else str(exc)
+            response: dict[str, Any] = {"status": "error", "data": {}, "error": message}
+            if isinstance(exc, CommandError):
+                response["data"] = exc.as_dict()
+        except Exception:  # a bug in one handler must not take the bridge down
+            log.exception("request %s failed", action)
+            response = {"status": "error", "data": {}, "error": "internal error; see the log"}
+        else:
+            response = {"status": "ok", "data": result}
+        if transaction is not None:
+            response["transaction"] = transaction
+        self._send(response_topic, response, retain=False)
+
+    async def _health_check(self, _data: dict[str, Any]) -> dict[str, Any]:
+        units = {u.id: u.available for u in self.units.values()}
+        return {
+            "healthy": self.connection.is_connected,
+            "units": units,
+            "uptime_s": round((datetime.now(UTC) - self.started_at).total_seconds()),
+        }
+
+    async def _list_units(self, _data: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": u.id,
+                "name": u.name,
+                "driver": u.info.name,
+                "available": u.available,
+                "traits": u.traits.to_json(),
+                "state": u.state.to_json(),
+            }
+            for u in self.units.values()
+        ]
+
+    def _clear_stale_discovery(self, topic: str, payload: bytes) -> None:
+        device_id = topic[len(self._discovery_prefix) :].removesuffix("/config")
+        if not payload or not device_id.startswith(self._own_discovery):
+            return
+        unit_id = device_id[len(self._own_discovery) :]
+        if unit_id in self.units:
+            return
+        removal_topic, empty = build_discovery_removal(
+            discovery_prefix=self.settings.discovery_prefix, hub_id=self.hub_id, unit_id=unit_id
+        )
+        log.info("unit %s is no longer configured; clearing its discovery", unit_id)
+        self._send(removal_topic, empty, retain=True)
+        self._send(self._t(unit_id), b"", retain=True)
+        self._send(self._t(unit_id, "availability"), b"", retain=True)
+
+    def _t(self, unit_id: str, *rest: str) -> str:
+        return "/".join((self.base, unit_id, *rest))
+
+
+def _remote_value(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise CommandError(REMOTE_TEMPERATURE, "remote_temperature must be a number or null")
+    try:
+        number = float(value)
+    except ValueError:
+        raise CommandError(REMOTE_TEMPERATURE, f"not a number: {value!r}") from None
+    if not -30.0 <= number <= 60.0:
+        raise CommandError(REMOTE_TEMPERATURE, "remote_temperature outside -30..60 °C", [-30, 60])
+    return number

@@ -1,0 +1,289 @@
+"""The storage facade: the last state of each unit, a state log and an event log.
+
+Writes never touch the database on the caller's thread: they go to one writer thread (see
+:mod:`klima.persistence.writer`) and return at once, so calling them from the event loop is
+fine. Reads (:meth:`Store.load_states` at start-up, the history queries for the CLI) run on the
+caller's thread through the engine's connection pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Self
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from klima.errors import KlimaError, StorageError
+from klima.persistence.engine import (
+    describe_error,
+    is_sqlite_memory,
+    make_engine,
+    normalize_url,
+    redact,
+    sqlite_hint,
+)
+from klima.persistence.schema import ensure_schema, event_log, state_log, unit_state
+from klima.persistence.writer import (
+    EventRow,
+    PruneRequest,
+    StateRow,
+    WriteBuffer,
+    WriterSettings,
+    WriterThread,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from contextlib import AbstractContextManager
+    from types import TracebackType
+
+    from sqlalchemy import URL
+    from sqlalchemy.engine import Engine
+
+log = logging.getLogger(__name__)
+
+MAX_ID_LENGTH = 64  # unit ids and event types; matches the String(64) columns
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    ts: datetime
+    type: str
+    unit_id: str | None
+    data: dict[str, Any]
+
+
+class Store:
+    """Thread-safe persistence for the daemon. Build it with :meth:`open`."""
+
+    def __init__(self, engine: Engine, url: URL, settings: WriterSettings) -> None:
+        self._engine = engine
+        self.url = redact(url)
+        # An in-memory SQLite database is one connection shared by every thread, and a
+        # connection is not safe for two threads at once; files and servers need no lock.
+        self._engine_lock: AbstractContextManager[object] = (
+            threading.Lock() if is_sqlite_memory(url) else contextlib.nullcontext()
+        )
+        self._buffer = WriteBuffer(settings)
+        self._writer = WriterThread(engine, self._buffer, self._engine_lock)
+        self._closed = False
+        self._writer.start()
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        *,
+        commit_interval: float = 2.0,
+        retention_days: int | None = 90,
+        max_queued_rows: int = 10_000,
+        prune_interval: float = 86_400.0,
+        retry_initial: float = 0.5,
+        retry_max: float = 60.0,
+    ) -> Store:
+        """Connect, create or check the schema, and start the writer thread.
+
+        ``retention_days=None`` keeps the logs forever. Raises :class:`StorageError` naming the
+        URL (without its password) when the database cannot be used.
+        """
+        parsed = normalize_url(url)
+        engine = make_engine(parsed)
+        try:
+            with engine.begin() as conn:
+                ensure_schema(conn)
+        except KlimaError:
+            engine.dispose()
+            raise
+        except (SQLAlchemyError, OSError) as exc:
+            engine.dispose()
+            raise StorageError(
+                f"cannot open database {redact(parsed)}: {describe_error(exc)}{sqlite_hint(parsed)}"
+            ) from None
+        if is_sqlite_memory(parsed):
+            log.warning("using an in-memory database: nothing survives a restart")
+        settings = WriterSettings(
+            commit_interval=commit_interval,
+            max_queued_rows=max_queued_rows,
+            retention=timedelta(days=retention_days) if retention_days is not None else None,
+            prune_interval=prune_interval,
+            retry_initial=retry_initial,
+            retry_max=retry_max,
+        )
+        log.info("opened database %s", redact(parsed))
+        return cls(engine, parsed, settings)
+
+    # --- writes (queued; return at once) ---------------------------------------------------
+
+    def save_state(
+        self, unit_id: str, state: Mapping[str, Any], ts: datetime | None = None
+    ) -> None:
+        """Remember ``state`` as the unit's last state and append it to the state log."""
+        self._check_writable()
+        _check_id("unit id", unit_id)
+        self._buffer.add_state(StateRow(unit_id, _to_json(state), _timestamp(ts)))
+
+    def log_event(
+        self,
+        event_type: str,
+        unit_id: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        ts: datetime | None = None,
+    ) -> None:
+        self._check_writable()
+        _check_id("event type", event_type)
+        if unit_id is not None:
+            _check_id("unit id", unit_id)
+        self._buffer.add_event(EventRow(_timestamp(ts), event_type, unit_id, _to_json(data or {})))
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Block until everything queued so far is committed; ``False`` if ``timeout`` passed
+        first. Log rows dropped because the queue overflowed count as done."""
+        return self._buffer.wait_committed(timeout, self._writer.is_alive())
+
+    # The timeout bounds the worker thread's wait; asyncio.timeout could not stop that thread.
+    async def aflush(self, timeout: float = 10.0) -> bool:  # noqa: ASYNC109
+        """:meth:`flush` for the event loop (waits in a worker thread)."""
+        return await asyncio.to_thread(self.flush, timeout)
+
+    def prune(self, older_than: datetime, timeout: float = 60.0) -> int:
+        """Delete state_log and event_log rows older than ``older_than``; return how many.
+
+        Runs on the writer thread, which is the only one that writes.
+        """
+        self._check_writable()
+        request = PruneRequest(older_than=_timestamp(older_than))
+        with self._buffer.cond:
+            self._buffer.prune_requests.append(request)
+            self._buffer.cond.notify_all()
+        if not request.done.wait(timeout) or request.deleted is None:
+            raise StorageError(f"pruning {self.url} failed or timed out; see the log")
+        return request.deleted
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Commit what is queued, stop the writer and release the database.
+
+        Returns ``False`` (and logs how many rows were lost) if the writes could not be
+        committed within ``timeout``.
+        """
+        if self._closed:
+            return True
+        self._closed = True
+        with self._buffer.cond:
+            self._buffer.stopping = True
+            self._buffer.cond.notify_all()
+        self._writer.join(timeout)
+        clean = not self._writer.is_alive()
+        if not clean:
+            with self._buffer.cond:
+                self._buffer.abandoned = True
+                self._buffer.cond.notify_all()
+            log.error(
+                "closing %s: gave up after %.0f s with %d rows not written",
+                self.url,
+                timeout,
+                self._writer.unwritten_rows(),
+            )
+        self._engine.dispose()
+        return clean
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def load_states(self) -> dict[str, dict[str, Any]]:
+        """The last saved state of every unit, by unit id (committed rows only)."""
+        rows = self._read(select(unit_state.c.unit_id, unit_state.c.state))
+        return {unit_id: json.loads(text) for unit_id, text in rows}
+
+    def state_history(
+        self, unit_id: str, since: datetime | None = None, limit: int | None = None
+    ) -> list[tuple[datetime, dict[str, Any]]]:
+        """Logged states of one unit, oldest first."""
+        query = select(state_log.c.ts, state_log.c.state).where(state_log.c.unit_id == unit_id)
+        if since is not None:
+            query = query.where(state_log.c.ts >= _timestamp(since))
+        query = query.order_by(state_log.c.ts).limit(limit)
+        return [(ts, json.loads(text)) for ts, text in self._read(query)]
+
+    def events(self, since: datetime | None = None, limit: int | None = None) -> list[EventRecord]:
+        """Logged events, oldest first."""
+        query = select(event_log.c.ts, event_log.c.type, event_log.c.unit_id, event_log.c.data)
+        if since is not None:
+            query = query.where(event_log.c.ts >= _timestamp(since))
+        query = query.order_by(event_log.c.ts, event_log.c.id).limit(limit)
+        return [
+            EventRecord(ts, event_type, unit_id, json.loads(data))
+            for ts, event_type, unit_id, data in self._read(query)
+        ]
+
+    def _read(self, query: Any) -> list[Any]:
+        try:
+            with self._engine_lock, self._engine.connect() as conn:
+                return list(conn.execute(query))
+        except SQLAlchemyError as exc:
+            raise StorageError(f"reading {self.url} failed: {describe_error(exc)}") from None
+
+    # --- counters ---------------------------------------------------------------------------
+
+    @property
+    def commits(self) -> int:
+        return self._buffer.commits
+
+    @property
+    def rows_written(self) -> int:
+        return self._buffer.rows_written
+
+    @property
+    def queue_depth(self) -> int:
+        """Rows not committed yet: queued, or held by a failing commit."""
+        return self._writer.unwritten_rows()
+
+    @property
+    def dropped_rows(self) -> int:
+        return self._buffer.dropped_rows
+
+    @property
+    def failed_commits(self) -> int:
+        return self._buffer.failed_commits
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    def _check_writable(self) -> None:
+        if self._closed:
+            raise StorageError(f"{self.url} is closed")
+
+
+def _timestamp(ts: datetime | None) -> datetime:
+    if ts is None:
+        return datetime.now(UTC)
+    if ts.tzinfo is None:
+        raise ValueError(f"naive datetime {ts!r}: pass an aware datetime (UTC)")
+    return ts.astimezone(UTC)
+
+
+def _check_id(what: str, value: str) -> None:
+    if not value or len(value) > MAX_ID_LENGTH:
+        raise ValueError(f"{what} {value!r} must be 1 to {MAX_ID_LENGTH} characters")
+
+
+def _to_json(data: Mapping[str, Any]) -> str:
+    # Compact separators: this text is written twice per state change.
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)

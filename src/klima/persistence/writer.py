@@ -1,0 +1,340 @@
+"""The one thread that writes to the database.
+
+Callers on the event loop hand rows to a :class:`WriteBuffer` and return at once. The writer
+thread waits until ``commit_interval`` has passed since the first row of a batch arrived (or a
+flush asks for it now), then commits everything in one transaction: SD cards wear per write,
+not per row.
+
+The buffer is a condition-guarded dict plus deque rather than a ``queue.Queue`` because it has to
+do two things a FIFO cannot: replace a unit's pending upsert with the newer one (coalescing) and,
+when full, drop the oldest *log* row while never dropping a unit's last state.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+
+from klima.persistence.engine import describe_error
+from klima.persistence.schema import LOG_TABLES, event_log, state_log, unit_state
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from sqlalchemy import Table
+    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.sql.dml import Insert
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StateRow:
+    unit_id: str
+    state: str  # JSON text
+    ts: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    ts: datetime
+    event_type: str
+    unit_id: str | None
+    data: str  # JSON text
+
+
+@dataclass(slots=True)
+class Batch:
+    """Rows taken from the buffer for one transaction, kept whole until it commits."""
+
+    states: dict[str, StateRow] = field(default_factory=dict)  # the newest upsert per unit
+    logs: deque[StateRow | EventRow] = field(default_factory=deque)  # state_log + event_log
+    seq: int = 0  # every row enqueued up to this number is in here (or was dropped)
+
+    def row_count(self) -> int:
+        return len(self.states) + len(self.logs)
+
+
+@dataclass(slots=True)
+class PruneRequest:
+    older_than: datetime
+    done: threading.Event = field(default_factory=threading.Event)
+    deleted: int | None = None  # None when the delete failed
+
+
+@dataclass(frozen=True, slots=True)
+class WriterSettings:
+    commit_interval: float = 2.0
+    max_queued_rows: int = 10_000
+    retention: timedelta | None = timedelta(days=90)
+    prune_interval: float = 86_400.0
+    retry_initial: float = 0.5
+    retry_max: float = 60.0
+
+
+class WriteBuffer:
+    """Rows waiting for the writer, and the counters both sides read. Every field is guarded
+    by ``cond``."""
+
+    def __init__(self, settings: WriterSettings) -> None:
+        self.settings = settings
+        self.cond = threading.Condition()
+        self.pending = Batch()
+        self.first_pending_at: float | None = None
+        self.flush_requested = False
+        self.stopping = False
+        self.abandoned = False  # close() gave up waiting; the thread exits at its next wake-up
+        self.prune_requests: list[PruneRequest] = []
+        self.enqueued_seq = 0
+        self.committed_seq = 0
+        self.commits = 0
+        self.rows_written = 0
+        self.failed_commits = 0
+        self.dropped_rows = 0
+        self._dropping = False  # inside an overflow episode (one warning per episode)
+
+    def add_state(self, row: StateRow) -> None:
+        with self.cond:
+            self.pending.states[row.unit_id] = row
+            self._add_log(row)
+
+    def add_event(self, row: EventRow) -> None:
+        with self.cond:
+            self._add_log(row)
+
+    def _add_log(self, row: StateRow | EventRow) -> None:
+        self.enqueued_seq += 1
+        self.pending.logs.append(row)
+        self.trim(self.pending)
+        if self.first_pending_at is None:
+            self.first_pending_at = time.monotonic()
+            self.cond.notify_all()
+
+    def trim(self, batch: Batch) -> None:
+        """Drop the oldest log rows beyond the bound; unit_state upserts are never dropped."""
+        excess = len(batch.logs) - self.settings.max_queued_rows
+        if excess <= 0:
+            return
+        for _ in range(excess):
+            batch.logs.popleft()
+        self.dropped_rows += excess
+        if not self._dropping:
+            self._dropping = True
+            log.warning(
+                "database write queue full (%d rows); dropping the oldest log rows",
+                self.settings.max_queued_rows,
+            )
+
+    def wait_committed(self, timeout: float, writer_alive: bool) -> bool:
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            target = self.enqueued_seq
+            if self.committed_seq >= target:
+                return True
+            if not writer_alive:
+                return False
+            self.flush_requested = True
+            self.cond.notify_all()
+            while self.committed_seq < target:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self.abandoned:
+                    return False
+                self.cond.wait(remaining)
+            return True
+
+    def mark_caught_up(self, seq: int) -> None:
+        with self.cond:
+            if seq > self.committed_seq:
+                self.committed_seq = seq
+                self.cond.notify_all()
+
+    def mark_committed(self, batch: Batch) -> None:
+        with self.cond:
+            self.committed_seq = max(self.committed_seq, batch.seq)
+            self.commits += 1
+            self.rows_written += batch.row_count()
+            self._dropping = False
+            self.cond.notify_all()
+
+
+class WriterThread(threading.Thread):
+    def __init__(
+        self, engine: Engine, buffer: WriteBuffer, engine_lock: AbstractContextManager[object]
+    ) -> None:
+        # Daemon, so a database that never comes back cannot keep the process alive after
+        # close() gave up on it.
+        super().__init__(name="klima-db-writer", daemon=True)
+        self._engine = engine
+        self._engine_lock = engine_lock
+        self._buffer = buffer
+        self._settings = buffer.settings
+        self._held: Batch | None = None  # a batch whose commit failed, retried until it commits
+        self._retry_at = 0.0
+        self._backoff = self._settings.retry_initial
+        self._next_prune_at = time.monotonic()  # prune once at start-up, then daily
+
+    def unwritten_rows(self) -> int:
+        held = self._held
+        with self._buffer.cond:
+            return self._buffer.pending.row_count() + (held.row_count() if held else 0)
+
+    def run(self) -> None:
+        buffer = self._buffer
+        while True:
+            with buffer.cond:
+                self._wait_for_work()
+                if buffer.abandoned:
+                    return
+                batch = self._take()
+                prunes, buffer.prune_requests = buffer.prune_requests, []
+                stopping = buffer.stopping
+            if batch.row_count():
+                self._commit(batch)
+            else:
+                buffer.mark_caught_up(batch.seq)  # nothing, or only dropped rows, was pending
+            for request in prunes:
+                request.deleted = self._prune(request.older_than)
+                request.done.set()
+            self._auto_prune()
+            if stopping and self._held is None:
+                with buffer.cond:
+                    if not buffer.pending.row_count() and not buffer.prune_requests:
+                        return
+
+    def _wait_for_work(self) -> None:
+        buffer = self._buffer
+        while not buffer.abandoned:
+            now = time.monotonic()
+            if self._held is not None:
+                if now >= self._retry_at:
+                    return
+                timeout: float | None = self._retry_at - now
+            elif buffer.stopping or buffer.prune_requests:
+                return
+            elif buffer.first_pending_at is not None:
+                due = buffer.first_pending_at + self._settings.commit_interval
+                if buffer.flush_requested or now >= due:
+                    return
+                timeout = due - now
+            else:
+                timeout = None
+            if self._settings.retention is not None:
+                until_prune = self._next_prune_at - now
+                if until_prune <= 0 and self._held is None:
+                    return
+                timeout = until_prune if timeout is None else min(timeout, until_prune)
+            buffer.cond.wait(None if timeout is None else max(timeout, 0.001))
+
+    def _take(self) -> Batch:
+        """Pending rows merged into the batch being retried, if any (newer upserts win)."""
+        buffer = self._buffer
+        batch = self._held if self._held is not None else Batch()
+        batch.states.update(buffer.pending.states)
+        batch.logs.extend(buffer.pending.logs)
+        buffer.trim(batch)
+        batch.seq = buffer.enqueued_seq
+        buffer.pending = Batch()
+        buffer.first_pending_at = None
+        buffer.flush_requested = False
+        return batch
+
+    def _commit(self, batch: Batch) -> None:
+        try:
+            with self._engine_lock, self._engine.begin() as conn:
+                _write_batch(conn, batch)
+        except Exception as exc:  # noqa: BLE001 - the writer must survive any failure and keep the rows
+            self._hold(batch, exc)
+            return
+        if self._held is not None:
+            log.info("database writes recovered; committed %d held rows", batch.row_count())
+        self._held = None
+        self._backoff = self._settings.retry_initial
+        self._buffer.mark_committed(batch)
+
+    def _hold(self, batch: Batch, exc: Exception) -> None:
+        with self._buffer.cond:
+            self._buffer.failed_commits += 1
+        if self._held is None:
+            # One line for the transition to failing; the retries stay quiet at DEBUG.
+            log.error(
+                "database commit failed, keeping %d rows and retrying: %s",
+                batch.row_count(),
+                describe_error(exc),
+            )
+        else:
+            log.debug("database commit retry failed: %s", describe_error(exc))
+        self._held = batch
+        self._retry_at = time.monotonic() + self._backoff
+        self._backoff = min(self._backoff * 2, self._settings.retry_max)
+
+    def _auto_prune(self) -> None:
+        retention = self._settings.retention
+        if retention is None or self._held is not None or time.monotonic() < self._next_prune_at:
+            return
+        self._next_prune_at = time.monotonic() + self._settings.prune_interval
+        deleted = self._prune(datetime.now(UTC) - retention)
+        if deleted:
+            log.info("pruned %d log rows older than %d days", deleted, retention.days)
+
+    def _prune(self, older_than: datetime) -> int | None:
+        try:
+            with self._engine_lock, self._engine.begin() as conn:
+                return sum(
+                    conn.execute(delete(table).where(table.c.ts < older_than)).rowcount
+                    for table in LOG_TABLES
+                )
+        except Exception as exc:  # noqa: BLE001 - a failed prune is retried at the next interval
+            log.warning("pruning old log rows failed: %s", describe_error(exc))
+            return None
+
+
+def _write_batch(conn: Connection, batch: Batch) -> None:
+    if batch.states:
+        conn.execute(
+            _upsert(conn, unit_state, ["unit_id"], ["state", "updated_at"]),
+            [
+                {"unit_id": row.unit_id, "state": row.state, "updated_at": row.ts}
+                for row in batch.states.values()
+            ],
+        )
+    # Two changes of one unit at the same instant share a key: the later one is the state.
+    state_rows: dict[tuple[datetime, str], dict[str, Any]] = {}
+    event_rows: list[dict[str, Any]] = []
+    for row in batch.logs:
+        if isinstance(row, StateRow):
+            state_rows[(row.ts, row.unit_id)] = {
+                "ts": row.ts,
+                "unit_id": row.unit_id,
+                "state": row.state,
+            }
+        else:
+            event_rows.append(
+                {"ts": row.ts, "type": row.event_type, "unit_id": row.unit_id, "data": row.data}
+            )
+    if state_rows:
+        conn.execute(
+            _upsert(conn, state_log, ["ts", "unit_id"], ["state"]), list(state_rows.values())
+        )
+    if event_rows:
+        conn.execute(event_log.insert(), event_rows)
+
+
+def _upsert(conn: Connection, table: Table, keys: list[str], updated: list[str]) -> Insert:
+    """INSERT … ON CONFLICT DO UPDATE: the same statement shape on SQLite and PostgreSQL."""
+    if conn.dialect.name == "postgresql":
+        pg_stmt = postgresql.insert(table)
+        return pg_stmt.on_conflict_do_update(
+            index_elements=keys, set_={name: pg_stmt.excluded[name] for name in updated}
+        )
+    lite_stmt = sqlite.insert(table)
+    return lite_stmt.on_conflict_do_update(
+        index_elements=keys, set_={name: lite_stmt.excluded[name] for name in updated}
+    )
