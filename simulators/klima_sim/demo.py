@@ -7,7 +7,6 @@ keeps its SQLite database in a data directory.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import errno
@@ -18,12 +17,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from klima.config import DatabaseConfig, DaemonConfig, KlimaConfig, MqttConfig, UnitConfig
+from klima.config import DaemonConfig, DatabaseConfig, KlimaConfig, MqttConfig, UnitConfig
 from klima.daemon import Daemon
 from klima_sim.clock import ScaledClock
 from klima_sim.serial_sim import SerialSimulator
 
 if TYPE_CHECKING:
+    import argparse
+
     from klima_sim.serial_sim import Endpoint
 
 log = logging.getLogger(__name__)
@@ -53,10 +54,8 @@ def run_demo(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_demo(args))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from klima.errors import CommandError
 from klima.state import Mode, UnitCommand
-from klima.traits import Traits
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from klima.traits import Traits
 
 MAX_PAYLOAD_BYTES = 4096
 COMMAND_FIELDS = (

@@ -11,12 +11,14 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from klima.driver import DriverRegistry
 from klima.errors import ConfigError, UnknownDriverError
+
+if TYPE_CHECKING:
+    from klima.driver import DriverRegistry
 
 DEFAULT_BROKER = "embedded"
 _ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
@@ -44,9 +46,9 @@ class MqttConfig(_Strict):
     ca_file: Path | None = None
     cert_file: Path | None = None
     key_file: Path | None = None
-    tls_insecure: bool = Field(False, description="Skip the broker certificate host check.")
+    tls_insecure: bool = Field(default=False, description="Skip the broker certificate host check.")
     keepalive: Annotated[int, Field(ge=5, le=3600)] = 60
-    discovery: bool = Field(True, description="Publish Home Assistant discovery.")
+    discovery: bool = Field(default=True, description="Publish Home Assistant discovery.")
     discovery_prefix: Annotated[str, Field(pattern=_TOPIC)] = "homeassistant"
     embedded_host: str = "127.0.0.1"
     embedded_port: Annotated[int, Field(ge=0, le=65535)] = 1883
@@ -105,7 +107,9 @@ class UnitConfig(_Strict):
     reconnect_after: Annotated[float, Field(ge=1, le=600)] = Field(
         10.0, description="Seconds without a valid frame before the link is reopened."
     )
-    publish_frames: bool = Field(False, description="Publish every frame on <base>/<unit>/frames.")
+    publish_frames: bool = Field(
+        default=False, description="Publish every frame on <base>/<unit>/frames."
+    )
 
     @property
     def display_name(self) -> str:
@@ -113,16 +117,19 @@ class UnitConfig(_Strict):
 
     @model_validator(mode="after")
     def _limits_ordered(self) -> UnitConfig:
-        if self.min_temp is not None and self.max_temp is not None:
-            if self.min_temp > self.max_temp:
-                raise ValueError("min_temp is above max_temp")
+        if (
+            self.min_temp is not None
+            and self.max_temp is not None
+            and self.min_temp > self.max_temp
+        ):
+            raise ValueError("min_temp is above max_temp")
         return self
 
 
 class KlimaConfig(_Strict):
-    mqtt: MqttConfig = Field(default_factory=lambda: MqttConfig())
-    database: DatabaseConfig = Field(default_factory=lambda: DatabaseConfig())
-    daemon: DaemonConfig = Field(default_factory=lambda: DaemonConfig())
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     units: list[UnitConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -200,9 +207,7 @@ def validate_config(
     try:
         config = KlimaConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(
-            f"{source}: {exc.error_count()} error(s)", _describe(exc, raw)
-        ) from None
+        raise ConfigError(f"{source}: {exc.error_count()} error(s)", _describe(exc, raw)) from None
     if registry is not None:
         problems = check_drivers(config, registry)
         if problems:

@@ -11,11 +11,9 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from klima.config import KlimaConfig
 from klima.driver import DriverRegistry, FrameDirection, default_registry
 from klima.mqtt.bridge import MqttBridge
 from klima.mqtt.embedded import EmbeddedBroker
@@ -24,6 +22,11 @@ from klima.persistence import Store
 from klima.sdnotify import Notifier, run_watchdog
 from klima.state import UnitState
 from klima.unit import Unit
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+
+    from klima.config import KlimaConfig
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +48,7 @@ class _Listener:
     def availability_changed(self, unit: Unit, online: bool) -> None:
         if self.bridge:
             self.bridge.publish_availability(unit)
-        self.store.log_event(
-            "availability", unit.id, {"online": online}, datetime.now(UTC)
-        )
+        self.store.log_event("availability", unit.id, {"online": online}, datetime.now(UTC))
 
     def event(self, kind: str, unit: Unit, data: dict[str, Any]) -> None:
         if self.bridge:
@@ -142,9 +143,7 @@ class Daemon:
             initial = UnitState.from_json(restored) if restored else None
             if initial:
                 log.info("unit %s: restored last known state", unit_config.id)
-            self.units[unit_config.id] = Unit(
-                unit_config, info, listener, initial_state=initial
-            )
+            self.units[unit_config.id] = Unit(unit_config, info, listener, initial_state=initial)
         async with _broker(self.config) as url:
             self.broker_url = url
             bridge = MqttBridge(

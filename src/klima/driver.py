@@ -12,13 +12,15 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from klima.errors import UnknownDriverError
-from klima.state import Observation, UnitCommand, UnitState
-from klima.traits import Traits
+
+if TYPE_CHECKING:
+    from klima.state import Observation, UnitCommand, UnitState
+    from klima.traits import Traits
 
 log = logging.getLogger(__name__)
 

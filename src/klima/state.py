@@ -156,7 +156,7 @@ class UnitState:
 
     def observe(self, reading: Observation, source: StateSource, seen: datetime) -> UnitState:
         """The state after a poll read back ``reading``."""
-        changes = {name: None for name in reading.cleared}
+        changes: dict[str, Any] = dict.fromkeys(reading.cleared)
         changes.update(reading.fields())
         if changes.get("mode") is Mode.OFF:
             del changes["mode"]

@@ -52,6 +52,7 @@ class Traits:
 
     def narrowed(self, *, min_temp: float | None = None, max_temp: float | None = None) -> Traits:
         """These traits with the setpoint range tightened (never widened) by the user's config."""
+
         def clamp(limits: tuple[float, float]) -> tuple[float, float]:
             low = limits[0] if min_temp is None else max(limits[0], min_temp)
             high = limits[1] if max_temp is None else min(limits[1], max_temp)

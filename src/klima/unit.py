@@ -11,18 +11,21 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from klima.config import UnitConfig
 from klima.control.safety import RestartGuard
 from klima.driver import DriverContext, DriverInfo, FrameDirection, SerialClient
 from klima.errors import CommandError, DriverError, KlimaTimeoutError, LinkLostError
 from klima.reconcile import Reconciler
 from klima.state import StateSource, UnitCommand, UnitState
-from klima.traits import Traits
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from klima.config import UnitConfig
+    from klima.traits import Traits
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +186,7 @@ class Unit:
                     self._listener.event("fault", self, {"reason": "link_lost", "error": str(exc)})
                 else:
                     log.debug("unit %s: connect failed: %s", self.id, exc)
-                self._set_available(False)
+                self._set_available(online=False)
             finally:
                 with contextlib.suppress(Exception):
                     await client.close()
@@ -234,7 +237,7 @@ class Unit:
                     self._absorb(observation, first=first)
                     if first:
                         first = False
-                        self._set_available(True)
+                        self._set_available(online=True)
                 next_poll = self._clock() + self.config.poll_interval
             await self._sleep_until(next_poll)
 
@@ -325,7 +328,7 @@ class Unit:
         if _changed(before, state):
             self._listener.state_changed(self, state)
 
-    def _set_available(self, online: bool) -> None:
+    def _set_available(self, *, online: bool) -> None:
         if online == self.available:
             return
         self.available = online

@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from tests.support.daemon_harness import Running, observe, running_daemon
 
 from klima.state import Mode, UnitState
-from tests.support.daemon_harness import Running, observe, running_daemon
-from tests.support.mosquitto import MosquittoBroker
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.support.mosquitto import MosquittoBroker
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -51,7 +55,7 @@ async def test_change_at_the_units_own_remote_shows_up_as_external(
         state = await run.wait_state("sim_2", lambda s: s["state_source"] == "external")
         assert state["mode"] == "heat"
         assert state["target_temperature"] == 25.5
-        (event,) = [e for e in run.observer.events(mqtt_base, "external_change")]
+        (event,) = list(run.observer.events(mqtt_base, "external_change"))
         assert event["unit"] == "sim_2"
         # The daemon adopts the change instead of fighting it: nothing is re-sent.
         await asyncio.sleep(0.6)

@@ -9,14 +9,17 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-
 from tests.support.daemon_harness import observe
-from tests.support.mosquitto import MosquittoBroker
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from tests.support.mosquitto import MosquittoBroker
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from klima.config import DaemonConfig, DatabaseConfig, KlimaConfig, MqttConfig, UnitConfig
 from klima.daemon import Daemon
@@ -16,6 +14,10 @@ from klima.mqtt.connection import MqttClientSession
 from klima.mqtt.settings import MqttSettings
 from klima_sim.clock import ScaledClock
 from klima_sim.serial_sim import SerialSimulator
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+    from pathlib import Path
 
 
 @dataclass

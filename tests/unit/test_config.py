@@ -75,7 +75,8 @@ def test_every_error_is_reported_with_key_path_and_unit(tmp_path: Path) -> None:
 
 def test_unknown_driver_and_bad_options_are_named(tmp_path: Path) -> None:
     text = MINIMAL.replace("mitsubishi_cn105", "mitsubishi_cn999")
-    text += '\n[[units]]\nid = "b"\ndriver = "mitsubishi_cn105"\nport = "/dev/x"\noptions = { nope = 1 }\n'
+    text += '\n[[units]]\nid = "b"\ndriver = "mitsubishi_cn105"\nport = "/dev/x"\n'
+    text += "options = { nope = 1 }\n"
     with pytest.raises(ConfigError) as err:
         load_config(_write(tmp_path, text), default_registry())
     problems = err.value.problems

@@ -44,7 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the daemon")
-    run.add_argument("--config", type=Path, help=f"config file (default {DEFAULT_CONFIG} if present)")
+    run.add_argument(
+        "--config", type=Path, help=f"config file (default {DEFAULT_CONFIG} if present)"
+    )
     run.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     run.set_defaults(handler=_run)
 
@@ -74,7 +76,9 @@ def _parser() -> argparse.ArgumentParser:
         )
     )
 
-    setp = sub.add_parser("set", help="change a unit: klima set bedroom mode=cool target_temperature=24")
+    setp = sub.add_parser(
+        "set", help="change a unit: klima set bedroom mode=cool target_temperature=24"
+    )
     setp.add_argument("unit")
     setp.add_argument("assignments", nargs="+", metavar="key=value")
     companion.add_broker_arguments(setp)

@@ -9,8 +9,10 @@ delay has passed, never dropped silently.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from klima.state import UnitCommand, UnitState
+if TYPE_CHECKING:
+    from klima.state import UnitCommand, UnitState
 
 
 @dataclass(slots=True)

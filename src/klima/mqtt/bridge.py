@@ -10,15 +10,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from klima import __version__
 from klima.commands import decode_json_object, parse_attribute, parse_command
 from klima.errors import CommandError, KlimaError
 from klima.mqtt.connection import MqttConnection, Payload
 from klima.mqtt.discovery import build_device_discovery, build_discovery_removal
-from klima.mqtt.settings import MqttSettings
-from klima.unit import Unit
+
+if TYPE_CHECKING:
+    from klima.mqtt.settings import MqttSettings
+    from klima.unit import Unit
 
 log = logging.getLogger(__name__)
 
@@ -227,10 +229,7 @@ class MqttBridge:
         try:
             data = decode_json_object(payload) if payload.strip() else {}
             transaction = data.pop("transaction", None)
-            handler = self._requests.get(action)
-            if handler is None:
-                raise CommandError("action", f"unknown request {action!r}", sorted(self._requests))
-            result = await handler(data)
+            result = await self._handler(action)(data)
         except KlimaError as exc:
             message = exc.message if isinstance(exc, CommandError) else str(exc)
             response: dict[str, Any] = {"status": "error", "data": {}, "error": message}
@@ -244,6 +243,14 @@ class MqttBridge:
         if transaction is not None:
             response["transaction"] = transaction
         self._send(response_topic, response, retain=False)
+
+    def _handler(self, action: str) -> RequestHandler:
+        try:
+            return self._requests[action]
+        except KeyError:
+            raise CommandError(
+                "action", f"unknown request {action!r}", sorted(self._requests)
+            ) from None
 
     async def _health_check(self, _data: dict[str, Any]) -> dict[str, Any]:
         units = {u.id: u.available for u in self.units.values()}

@@ -226,9 +226,10 @@ class WriterThread(threading.Thread):
                 timeout = due - now
             else:
                 timeout = None
-            if self._settings.retention is not None:
+            if self._settings.retention is not None and self._held is None:
+                # No pruning while commits fail: the retry comes first.
                 until_prune = self._next_prune_at - now
-                if until_prune <= 0 and self._held is None:
+                if until_prune <= 0:
                     return
                 timeout = until_prune if timeout is None else min(timeout, until_prune)
             buffer.cond.wait(None if timeout is None else max(timeout, 0.001))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import termios
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,27 +36,27 @@ class SerialLink:
         self._writer = writer
         self._closed = False
 
-    async def write(self, data: bytes, timeout: float = 2.0) -> None:
+    async def write(self, data: bytes, within: float = 2.0) -> None:
         if self._closed:
             raise LinkLostError(f"{self.port} is closed")
         try:
             self._writer.write(data)
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(within):
                 await self._writer.drain()
         except TimeoutError:
             raise KlimaTimeoutError(f"writing to {self.port} timed out") from None
         except (OSError, serial.SerialException) as exc:
             raise LinkLostError(f"writing to {self.port} failed: {exc}") from None
 
-    async def read(self, timeout: float, max_bytes: int = 256) -> bytes:
-        """Return the bytes that arrive within ``timeout`` seconds (at least one byte)."""
+    async def read(self, within: float, max_bytes: int = 256) -> bytes:
+        """Return the bytes that arrive within ``within`` seconds (at least one byte)."""
         if self._closed:
             raise LinkLostError(f"{self.port} is closed")
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(within):
                 data = await self._reader.read(max_bytes)
         except TimeoutError:
-            raise KlimaTimeoutError(f"no reply on {self.port} within {timeout:g} s") from None
+            raise KlimaTimeoutError(f"no reply on {self.port} within {within:g} s") from None
         except (OSError, serial.SerialException) as exc:
             raise LinkLostError(f"reading {self.port} failed: {exc}") from None
         if not data:
@@ -89,10 +90,10 @@ def _is_pseudo_terminal(port: str) -> bool:
     return str(Path(port).resolve()).startswith("/dev/pts/")
 
 
-async def open_serial(port: str, settings: SerialSettings, timeout: float = 5.0) -> SerialLink:
+async def open_serial(port: str, settings: SerialSettings, within: float = 5.0) -> SerialLink:
     """Open ``port`` (a device path or a pty) with the driver's line settings."""
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             reader, writer = await serial_asyncio_fast.open_serial_connection(
                 url=port,
                 baudrate=settings.baudrate,
@@ -104,6 +105,6 @@ async def open_serial(port: str, settings: SerialSettings, timeout: float = 5.0)
             )
     except TimeoutError:
         raise KlimaTimeoutError(f"opening {port} timed out") from None
-    except (OSError, serial.SerialException, ValueError) as exc:
+    except (OSError, serial.SerialException, ValueError, termios.error) as exc:
         raise DriverError(f"cannot open {port}: {exc}") from None
     return SerialLink(port, reader, writer)
