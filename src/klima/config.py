@@ -107,6 +107,11 @@ class UnitConfig(_Strict):
     reconnect_after: Annotated[float, Field(ge=1, le=600)] = Field(
         10.0, description="Seconds without a valid frame before the link is reopened."
     )
+    remote_temperature_timeout: Annotated[float, Field(ge=1, le=86400)] = Field(
+        600.0,
+        description="Seconds without a new remote_temperature before the unit is told to use "
+        "its own sensor again (a dead room sensor must not freeze the room).",
+    )
     publish_frames: bool = Field(
         default=False, description="Publish every frame on <base>/<unit>/frames."
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from klima.control.remote_sensor import RemoteTemperatureFeed
 from klima.control.safety import RestartGuard
 from klima.driver import DriverContext, DriverInfo, FrameDirection, SerialClient
 from klima.errors import CommandError, DriverError, KlimaTimeoutError, LinkLostError
@@ -79,9 +80,9 @@ class Unit:
         self._deferred_until: float | None = None
         self._wake = asyncio.Event()
         self._refresh = False
-        self._remote_temperature: float | None = None
-        self._remote_sent_at: float | None = None
-        self._remote_dirty = False
+        self._remote = RemoteTemperatureFeed(
+            keepalive=REMOTE_TEMPERATURE_KEEPALIVE, timeout=config.remote_temperature_timeout
+        )
         self._options = info.options_model.model_validate(config.options)
         self.link_errors = 0
 
@@ -144,8 +145,7 @@ class Unit:
             raise CommandError(
                 "remote_temperature", f"driver {self.info.name} cannot take a room temperature"
             )
-        self._remote_temperature = celsius
-        self._remote_dirty = True
+        self._remote.update(celsius, self._clock())
         self._wake.set()
 
     def _queue(self, command: UnitCommand) -> None:
@@ -178,6 +178,7 @@ class Unit:
                 await client.connect()
                 attempt = 0
                 self.traits = self._within_config(client.traits)
+                self._remote.relink()
                 await self._session(client)
             except (DriverError, KlimaTimeoutError) as exc:
                 self.link_errors += 1
@@ -221,8 +222,7 @@ class Unit:
                 await self._apply(client, command)
                 # Read back soon, but give the unit a moment (echavet defers 750 ms).
                 next_poll = min(next_poll, self._clock() + 0.75)
-            if self._remote_dirty or self._remote_keepalive_due(now):
-                await self._send_remote_temperature(client)
+            await self._feed_remote_temperature(client, now)
             if self._refresh or self._clock() >= next_poll:
                 self._refresh = False
                 try:
@@ -245,8 +245,9 @@ class Unit:
         wait = deadline - self._clock()
         if self._deferred_until is not None:
             wait = min(wait, self._deferred_until - self._clock())
-        if self._remote_temperature is not None and self._remote_sent_at is not None:
-            wait = min(wait, self._remote_sent_at + REMOTE_TEMPERATURE_KEEPALIVE - self._clock())
+        remote_deadline = self._remote.next_deadline()
+        if remote_deadline is not None:
+            wait = min(wait, remote_deadline - self._clock())
         if wait <= 0:
             return
         self._wake.clear()
@@ -280,18 +281,20 @@ class Unit:
         self._guard.record_power(current.power, wanted.power, now)
         self._set_state(wanted)
 
-    def _remote_keepalive_due(self, now: float) -> bool:
-        return (
-            self._remote_temperature is not None
-            and self._remote_sent_at is not None
-            and now - self._remote_sent_at >= REMOTE_TEMPERATURE_KEEPALIVE
-        )
-
-    async def _send_remote_temperature(self, client: SerialClient) -> None:
-        self._remote_dirty = False
-        await client.set_remote_temperature(self._remote_temperature)
-        self._remote_sent_at = self._clock() if self._remote_temperature is not None else None
-        source = "remote" if self._remote_temperature is not None else "unit"
+    async def _feed_remote_temperature(self, client: SerialClient, now: float) -> None:
+        if self._remote.stale(now):
+            log.warning("unit %s: room sensor went quiet; back to the unit's own sensor", self.id)
+            self._remote.expire()
+            self._listener.event(
+                "sensor_stale",
+                self,
+                {"sensor": "remote_temperature", "timeout_s": self._remote.timeout},
+            )
+        if not self._remote.due(now):
+            return
+        await client.set_remote_temperature(self._remote.value)
+        self._remote.sent(now)
+        source = "remote" if self._remote.value is not None else "unit"
         if self.state.temperature_source != source:
             self._set_state(self.state.replace(temperature_source=source))
 

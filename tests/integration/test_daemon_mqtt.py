@@ -286,3 +286,31 @@ async def test_state_is_persisted_and_restored(
 
 def _unused(run: Running) -> None:  # keeps the import for type checkers
     del run
+
+
+async def test_remote_room_temperature_is_fed_and_reverted_when_the_sensor_dies(
+    mosquitto: MosquittoBroker, mqtt_base: str, tmp_path: Path
+) -> None:
+    async with running_daemon(
+        mosquitto.url, mqtt_base, tmp_path, units=1, remote_temperature_timeout=1.5
+    ) as run:
+        unit = run.sim.endpoint("sim_1").unit
+        await run.send("sim_1/set", b'{"remote_temperature": 18.5}')
+        await run.wait_state("sim_1", lambda s: s["temperature_source"] == "remote")
+        assert unit.remote_temperature == 18.5
+        # The unit regulates on the room sensor's value (CN105 units report it as room temp).
+        await run.wait_state("sim_1", lambda s: s["current_temperature"] == 18.5)
+        # No new reading: the unit is told to use its own sensor again, and we say so.
+        (event,) = await run.observer.wait_for(
+            lambda: run.observer.events(mqtt_base, "sensor_stale"), what="sensor_stale"
+        )
+        assert event["unit"] == "sim_1"
+        await run.wait_state("sim_1", lambda s: s["temperature_source"] == "unit")
+        assert unit.remote_temperature is None
+        # A bad value changes nothing.
+        await run.send("sim_1/set/remote_temperature", b"hot")
+        rejected = await run.observer.wait_for(
+            lambda: run.observer.events(mqtt_base, "command_rejected"), what="rejection"
+        )
+        assert rejected[0]["data"]["field"] == "remote_temperature"
+        assert unit.remote_temperature is None

@@ -195,3 +195,55 @@ def test_check_config_reports_errors_with_exit_code(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "OK" in result.stdout
+
+
+async def test_systemd_notify_ready_watchdog_and_stopping(
+    mosquitto: MosquittoBroker, mqtt_base: str, tmp_path: Path
+) -> None:
+    import socket
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(tmp_path / "notify.sock"))
+    listener.setblocking(False)
+    received: list[str] = []
+
+    async def collect(until: str) -> None:
+        loop = asyncio.get_running_loop()
+        while not any(until in m for m in received):
+            data = await loop.sock_recv(listener, 4096)
+            received.append(data.decode())
+
+    async with simulator_process() as port:
+        config = write_config(tmp_path / "klima.toml", mosquitto.url, mqtt_base, port, tmp_path)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "klima.cli.main",
+            "run",
+            "--config",
+            str(config),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+            env={
+                **os.environ,
+                "NOTIFY_SOCKET": str(tmp_path / "notify.sock"),
+                "WATCHDOG_USEC": "400000",
+                "WATCHDOG_PID": "",
+            },
+        )
+        try:
+            async with asyncio.timeout(20):
+                await collect("READY=1")
+                await collect("WATCHDOG=1")
+            proc.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(15):
+                await collect("STOPPING=1")
+                assert await proc.wait() == 0
+        finally:
+            listener.close()
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    ready = next(i for i, m in enumerate(received) if "READY=1" in m)
+    stopping = next(i for i, m in enumerate(received) if "STOPPING=1" in m)
+    assert ready < stopping

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from klima.errors import ConfigError, KlimaTimeoutError
+from klima.errors import ConfigError, KlimaError, KlimaTimeoutError
 from klima.mqtt.connection import (
     BrokerUnavailableError,
     IncomingMessage,
@@ -160,7 +160,7 @@ async def test_a_failing_handler_does_not_stop_delivery(
     await wait_for(lambda: len(handled) == 5)
     assert handled == [b"one", b"boom", b"two", b"boom", b"three"]
     assert connection.is_connected
-    failures = [r for r in caplog.records if "handler failed" in r.getMessage()]
+    failures = [r for r in caplog.records if "message handler on" in r.getMessage()]
     assert len(failures) == 2
     assert failures[0].exc_info is not None
 
@@ -442,3 +442,15 @@ async def test_tls_refuses_unknown_ca_and_wrong_host_unless_insecure(
         await session.subscribe([f"{mqtt_base}/x"])
         await session.publish(f"{mqtt_base}/x", "over tls")
         assert (await session.next_message(2)).payload == b"over tls"
+
+
+async def test_embedded_broker_refuses_non_loopback_and_busy_ports() -> None:
+    with pytest.raises(ConfigError, match="only listens on loopback"):
+        EmbeddedBroker(host="0.0.0.0")
+    async with EmbeddedBroker(port=0) as first:
+        second = EmbeddedBroker(port=first.port)
+        with pytest.raises(
+            KlimaError, match=f"cannot start the embedded MQTT broker on 127.0.0.1:{first.port}"
+        ):
+            await second.start()
+        assert first.url == f"mqtt://127.0.0.1:{first.port}"

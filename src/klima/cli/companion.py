@@ -17,9 +17,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from klima.cli.companion_views import (
+    StatusSnapshot,
+    WatchFormatter,
+    parse_json,
+    status_json,
+    status_table,
+)
 from klima.commands import COMMAND_FIELDS
 from klima.errors import CommandError, ConfigError, KlimaError, KlimaTimeoutError
-from klima.mqtt.connection import IncomingMessage, MqttClientSession
+from klima.mqtt.connection import MqttClientSession
 from klima.mqtt.settings import DEFAULT_BROKER_URL, MqttSettings
 from klima.state import Mode
 
@@ -27,12 +34,13 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Coroutine, Mapping
 
+    from klima.mqtt.connection import IncomingMessage
+
 ENV_BROKER = "KLIMA_BROKER"
 _ON = {"on", "true", "1", "yes"}
 _OFF = {"off", "false", "0", "no"}
 # Events the daemon sends when it refuses or fails a unit's command.
 ERROR_EVENTS = {"command_rejected", "command_failed", "safety_refused", "retained_command_ignored"}
-TABLE_COLUMNS = ("UNIT", "AVAILABILITY", "MODE", "SETPOINT", "ROOM", "ACTION", "SOURCE")
 
 
 # ---------------------------------------------------------------- arguments
@@ -131,13 +139,6 @@ def _now() -> str:
     return datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _json(payload: bytes) -> Any:
-    try:
-        return json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
 def _check_level(name: str, what: str) -> None:
     if not name or any(c in name for c in "/+#\x00"):
         raise CommandError(what, f"{what} {name!r} must be one topic level without / + #")
@@ -146,59 +147,10 @@ def _check_level(name: str, what: str) -> None:
 # ---------------------------------------------------------------- status
 
 
-class _Snapshot:
-    """What the retained topics say about the bridge and its units."""
-
-    def __init__(self, settings: MqttSettings) -> None:
-        self.base = settings.base_topic
-        self.info: dict[str, Any] | None = None
-        self.bridge_state: str | None = None
-        self.states: dict[str, dict[str, Any]] = {}
-        self.availability: dict[str, str] = {}
-
-    def add(self, message: IncomingMessage) -> None:
-        levels = message.topic[len(self.base) + 1 :].split("/")
-        if levels == ["bridge", "info"]:
-            info = _json(message.payload)
-            self.info = info if isinstance(info, dict) else None
-        elif levels == ["bridge", "state"]:
-            self.bridge_state = message.payload.decode("utf-8", "replace")
-        elif levels[0] == "bridge":
-            return
-        elif len(levels) == 1:
-            state = _json(message.payload)
-            if isinstance(state, dict):
-                self.states[levels[0]] = state
-            else:
-                self.states.pop(levels[0], None)  # empty payload: the unit was removed
-        elif levels[1:] == ["availability"]:
-            self.availability[levels[0]] = message.payload.decode("utf-8", "replace")
-
-    def known_units(self) -> list[str]:
-        units: list[str] = []
-        for entry in (self.info or {}).get("units", []):
-            unit = entry.get("id") if isinstance(entry, dict) else entry
-            if isinstance(unit, str):
-                units.append(unit)
-        return units or sorted(self.states)
-
-    def names(self) -> dict[str, str]:
-        entries = (self.info or {}).get("units", [])
-        return {e["id"]: str(e.get("name", e["id"])) for e in entries if isinstance(e, dict)}
-
-    def complete(self, wanted: list[str] | None) -> bool:
-        if self.info is None or self.bridge_state is None:
-            return False
-        known = self.known_units()
-        # A unit the daemon does not list will never appear; don't wait for it.
-        units = [u for u in wanted if u in known] if wanted else known
-        return all(u in self.states and u in self.availability for u in units)
-
-
 async def _status(
     settings: MqttSettings, unit_ids: list[str] | None, *, as_json: bool, wait_s: float
 ) -> int:
-    snapshot = _Snapshot(settings)
+    snapshot = StatusSnapshot(settings)
     async with MqttClientSession(settings) as session:
         base = settings.base_topic
         await session.subscribe(
@@ -224,55 +176,10 @@ async def _status(
         _error(f"unknown unit {', '.join(unknown)}; the daemon has: {known}")
         return 1
     if as_json:
-        print(json.dumps(_status_json(snapshot, units), indent=2, ensure_ascii=False))
+        print(json.dumps(status_json(snapshot, units), indent=2, ensure_ascii=False))
     else:
-        _print_status_table(snapshot, units)
+        print("\n".join(status_table(snapshot, units)))
     return 0
-
-
-def _status_json(snapshot: _Snapshot, units: list[str]) -> dict[str, Any]:
-    names = snapshot.names()
-    return {
-        "bridge": {"state": snapshot.bridge_state, "info": snapshot.info},
-        "units": [
-            {
-                "id": unit,
-                "name": names.get(unit, unit),
-                "availability": snapshot.availability.get(unit),
-                "state": snapshot.states.get(unit),
-            }
-            for unit in units
-        ],
-    }
-
-
-def _temperature(value: Any) -> str:
-    return f"{value:.1f}°C" if isinstance(value, int | float) else "-"
-
-
-def _print_status_table(snapshot: _Snapshot, units: list[str]) -> None:
-    info = snapshot.info or {}
-    version = f" (klima {info['version']})" if "version" in info else ""
-    print(f"bridge: {snapshot.bridge_state or 'unknown'}{version}")
-    rows = [TABLE_COLUMNS]
-    for unit in units:
-        state = snapshot.states.get(unit, {})
-        rows.append(
-            (
-                unit,
-                snapshot.availability.get(unit, "unknown"),
-                str(state.get("mode") or "-"),
-                _temperature(state.get("target_temperature")),
-                _temperature(state.get("current_temperature")),
-                str(state.get("action") or "-"),
-                str(state.get("state_source") or "-"),
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_COLUMNS))]
-    for row in rows:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
 
 
 # ---------------------------------------------------------------- set
@@ -341,7 +248,7 @@ def _summary(command: Mapping[str, Any], state: Mapping[str, Any]) -> str:
 
 def _error_event(message: IncomingMessage, unit: str, transaction: str) -> str | None:
     """The error text if ``message`` is the daemon refusing this command, else None."""
-    event = _json(message.payload)
+    event = parse_json(message.payload)
     if not isinstance(event, dict) or event.get("unit") != unit:
         return None
     data = event.get("data")
@@ -373,7 +280,7 @@ async def _set(settings: MqttSettings, unit: str, assignments: list[str], wait_s
             except KlimaTimeoutError:
                 break
             if message.topic == state_topic:
-                state = _json(message.payload)
+                state = parse_json(message.payload)
                 if isinstance(state, dict):
                     last_state = state
                     if _reflects(state, command):
@@ -399,57 +306,8 @@ async def _set(settings: MqttSettings, unit: str, assignments: list[str], wait_s
 # ---------------------------------------------------------------- watch
 
 
-class _WatchFormatter:
-    """One line per change; identical republished states (heartbeats) print nothing."""
-
-    def __init__(self, settings: MqttSettings) -> None:
-        self.base = settings.base_topic
-        self.seen: dict[str, str] = {}
-
-    def line(self, message: IncomingMessage) -> str | None:
-        levels = message.topic[len(self.base) + 1 :].split("/")
-        text = message.payload.decode("utf-8", "replace")
-        if levels == ["bridge", "event"]:
-            return self._event(text)
-        if levels == ["bridge", "state"]:
-            return self._changed("bridge", f"bridge  {text}")
-        if len(levels) == 2 and levels[1] == "availability":
-            return self._changed(message.topic, f"{levels[0]}  availability  {text or 'removed'}")
-        if len(levels) == 1 and levels[0] != "bridge":
-            return self._changed(message.topic, f"{levels[0]}  {self._state(message.payload)}")
-        return None
-
-    def _changed(self, key: str, line: str) -> str | None:
-        if self.seen.get(key) == line:
-            return None
-        self.seen[key] = line
-        return line
-
-    @staticmethod
-    def _state(payload: bytes) -> str:
-        if not payload:
-            return "removed"
-        state = _json(payload)
-        if not isinstance(state, dict):
-            return f"state (not JSON: {payload[:60]!r})"
-        setpoint = _temperature(state.get("target_temperature"))
-        room = _temperature(state.get("current_temperature"))
-        return (
-            f"state  mode={state.get('mode')} setpoint={setpoint} room={room}"
-            f" action={state.get('action')} source={state.get('state_source')}"
-        )
-
-    @staticmethod
-    def _event(text: str) -> str:
-        event = _json(text.encode())
-        if not isinstance(event, dict):
-            return f"event  {text}"
-        data = json.dumps(event.get("data", {}), separators=(",", ":"), ensure_ascii=False)
-        return f"event  {event.get('type')}  unit={event.get('unit')}  {data}"
-
-
 async def _watch(settings: MqttSettings, count: int | None) -> int:
-    formatter = _WatchFormatter(settings)
+    formatter = WatchFormatter(settings)
     printed = 0
     base = settings.base_topic
     async with MqttClientSession(settings) as session:
@@ -486,7 +344,7 @@ async def _request(settings: MqttSettings, action: str, data: dict[str, Any], wa
                 message = await session.next_message(remaining)
             except KlimaTimeoutError:
                 break
-            response = _json(message.payload)
+            response = parse_json(message.payload)
             if not isinstance(response, dict) or response.get("transaction") != transaction:
                 continue  # another client's answer
             if response.get("status") == "ok":

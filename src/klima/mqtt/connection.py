@@ -15,24 +15,44 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import secrets
-import ssl
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import aiomqtt
 
-from klima.errors import ConfigError, KlimaError, KlimaTimeoutError
+from klima.errors import KlimaError, KlimaTimeoutError
+from klima.mqtt.settings import tls_context
+from klima.mqtt.topics import (
+    IncomingMessage,
+    Payload,
+    check_filter,
+    check_topic,
+    encode_payload,
+    topic_matches,
+)
 
 if TYPE_CHECKING:
+    import ssl
     from types import TracebackType
 
     from klima.mqtt.settings import MqttSettings
+
+__all__ = [
+    "OFFLINE",
+    "ONLINE",
+    "BrokerUnavailableError",
+    "IncomingMessage",
+    "MqttClientSession",
+    "MqttConnection",
+    "Payload",
+    "encode_payload",
+    "topic_matches",
+]
 
 log = logging.getLogger(__name__)
 
@@ -41,80 +61,12 @@ OFFLINE = "offline"
 # Bounds both the send queue and the retained values held during an outage (one per topic).
 MAX_QUEUED = 10_000
 
-Payload = str | bytes | Mapping[str, Any] | Sequence[Any]
 OnMessage = Callable[[str, bytes, bool], Awaitable[None]]
 OnConnected = Callable[[], Awaitable[None]]
 
 
 class BrokerUnavailableError(KlimaError):
     """The MQTT broker could not be reached, refused us, or the connection was lost."""
-
-
-class IncomingMessage(NamedTuple):
-    topic: str
-    payload: bytes
-    retain: bool
-
-
-def encode_payload(payload: Payload) -> bytes:
-    """Bytes as they are, text as UTF-8, anything else as compact JSON."""
-    if isinstance(payload, bytes):
-        return payload
-    if isinstance(payload, str):
-        return payload.encode("utf-8")
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def check_topic(topic: str) -> str:
-    """A topic we may publish to: non-empty, no wildcards (a bug, not a connection problem)."""
-    if not topic or any(c in topic for c in "+#\x00"):
-        raise ConfigError(f"cannot publish to MQTT topic {topic!r}: it is empty or has + or #")
-    return topic
-
-
-def check_filter(topic_filter: str) -> str:
-    """A subscription filter whose ``+``/``#`` fill whole levels (``#`` only the last)."""
-    levels = topic_filter.split("/")
-    for index, level in enumerate(levels):
-        misplaced_hash = "#" in level and (level != "#" or index != len(levels) - 1)
-        if ("+" in level and level != "+") or misplaced_hash or "\x00" in level:
-            raise ConfigError(
-                f"invalid MQTT subscription filter {topic_filter!r}: '+' and '#' must fill a "
-                "whole level, and '#' must be the last one"
-            )
-    return topic_filter
-
-
-def topic_matches(topic: str, topic_filter: str) -> bool:
-    """Whether ``topic`` matches a subscription filter with ``+`` and ``#`` wildcards."""
-    if topic.startswith("$") and topic_filter[:1] in ("+", "#"):
-        return False  # MQTT-4.7.2-1: wildcards at the first level never match $-topics
-    levels = topic.split("/")
-    parts = topic_filter.split("/")
-    for index, part in enumerate(parts):
-        if part == "#":
-            return True
-        if index >= len(levels) or part not in ("+", levels[index]):
-            return False
-    return len(parts) == len(levels)
-
-
-def tls_context(settings: MqttSettings) -> ssl.SSLContext | None:
-    """The TLS context for an ``mqtts://`` broker; unreadable files are a :class:`ConfigError`."""
-    if not settings.tls:
-        return None
-    try:
-        context = ssl.create_default_context(
-            cafile=str(settings.ca_file) if settings.ca_file else None
-        )
-        if settings.certfile is not None:
-            context.load_cert_chain(settings.certfile, settings.keyfile)
-    except OSError as exc:  # ssl.SSLError is an OSError too
-        msg = f"cannot load TLS files for MQTT broker {settings.address}: {exc}"
-        raise ConfigError(msg) from None
-    if settings.tls_insecure:
-        context.check_hostname = False
-    return context
 
 
 def _new_client(
@@ -228,7 +180,7 @@ class MqttConnection:
     async def flush(self, within: float) -> bool:
         """Wait until every queued message is acknowledged; False if disconnected or too slow."""
         if not self.is_connected:
-            return not self._outbox
+            return False
         try:
             await asyncio.wait_for(self._idle.wait(), within)
         except TimeoutError:
@@ -312,20 +264,20 @@ class MqttConnection:
         address = self.settings.address
         if failures:
             log.debug("MQTT connect attempt %d to %s failed: %s", failures + 1, address, reason)
-        elif self.connected_once:
+        elif self.connect_count:
             log.warning("lost connection to MQTT broker %s: %s; reconnecting", address, reason)
         else:
             log.warning("cannot connect to MQTT broker %s: %s; retrying", address, reason)
-
-    @property
-    def connected_once(self) -> bool:
-        return self.connect_count > 0
 
     def _backoff(self, failures: int) -> float:
         low, high = self.settings.reconnect_min_s, self.settings.reconnect_max_s
         ceiling = min(high, low * 2 ** min(failures - 1, 30))
         # Jitter keeps many hubs from hammering a restarted broker in lockstep.
         return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - not cryptographic
+
+    async def _connected_callback(self) -> None:
+        if self._on_connected is not None:
+            await self._on_connected()
 
     async def _sleep_unless_stopped(self, delay: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -354,7 +306,7 @@ class MqttConnection:
             tasks = [
                 asyncio.ensure_future(self._pump(link)),
                 asyncio.ensure_future(self._sender(link)),
-                asyncio.ensure_future(self._run_on_connected()),
+                asyncio.ensure_future(self._guarded(self._connected_callback(), "on_connected")),
             ]
             stop = asyncio.ensure_future(self._stop.wait())
             try:
@@ -413,26 +365,21 @@ class MqttConnection:
             async for message in link.client.messages:
                 incoming = _to_incoming(message)
                 # amqtt hands a new client retained messages for *other* clients' filters.
-                if any(topic_matches(incoming.topic, f) for f in self._subscriptions):
-                    await self._dispatch(incoming)
+                wanted = any(topic_matches(incoming.topic, f) for f in self._subscriptions)
+                if wanted and self._on_message is not None:
+                    await self._guarded(
+                        self._on_message(*incoming), f"message handler on {incoming.topic}"
+                    )
         finally:
             link.lost.set()
 
-    async def _dispatch(self, message: IncomingMessage) -> None:
-        if self._on_message is None:
-            return
+    @staticmethod
+    async def _guarded(call: Awaitable[None], what: str) -> None:
+        """Run a callback of the owner's; its bugs are logged and never end the connection."""
         try:
-            await self._on_message(message.topic, message.payload, message.retain)
+            await call
         except Exception:
-            log.exception("MQTT message handler failed on %s", message.topic)
-
-    async def _run_on_connected(self) -> None:
-        if self._on_connected is None:
-            return
-        try:
-            await self._on_connected()
-        except Exception:
-            log.exception("MQTT on_connected callback failed")
+            log.exception("MQTT %s failed", what)
 
 
 class MqttClientSession:

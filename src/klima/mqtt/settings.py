@@ -7,6 +7,7 @@ kept out of ``repr`` so that logging a settings object can never print it.
 from __future__ import annotations
 
 import dataclasses
+import ssl
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -128,3 +129,21 @@ class MqttSettings:
 
     def replace(self, **changes: object) -> MqttSettings:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+def tls_context(settings: MqttSettings) -> ssl.SSLContext | None:
+    """The TLS context for an ``mqtts://`` broker; unreadable files are a :class:`ConfigError`."""
+    if not settings.tls:
+        return None
+    try:
+        context = ssl.create_default_context(
+            cafile=str(settings.ca_file) if settings.ca_file else None
+        )
+        if settings.certfile is not None:
+            context.load_cert_chain(settings.certfile, settings.keyfile)
+    except OSError as exc:  # ssl.SSLError is an OSError too
+        msg = f"cannot load TLS files for MQTT broker {settings.address}: {exc}"
+        raise ConfigError(msg) from None
+    if settings.tls_insecure:
+        context.check_hostname = False
+    return context
