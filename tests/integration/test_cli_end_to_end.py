@@ -7,10 +7,10 @@ import json
 from typing import TYPE_CHECKING
 
 import pytest
+from tests.support.daemon_harness import observe, running_daemon
 
 from klima.cli.main import main
 from klima.state import Mode
-from tests.support.daemon_harness import observe, running_daemon
 
 if TYPE_CHECKING:
     from pathlib import Path

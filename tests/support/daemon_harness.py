@@ -93,6 +93,7 @@ def make_config(
     base: str,
     data_dir: Path,
     ports: list[tuple[str, str]],
+    database_url: str | None = None,
     **unit_options: Any,
 ) -> KlimaConfig:
     unit_defaults: dict[str, Any] = {
@@ -104,7 +105,9 @@ def make_config(
     unit_defaults.update(unit_options)
     return KlimaConfig(
         mqtt=MqttConfig(url=broker_url, base_topic=base),
-        database=DatabaseConfig(url=f"sqlite:///{data_dir / 'klima.db'}", commit_interval=0.05),
+        database=DatabaseConfig(
+            url=database_url or f"sqlite:///{data_dir / 'klima.db'}", commit_interval=0.05
+        ),
         daemon=DaemonConfig(hub_id=base, data_dir=data_dir),
         units=[
             UnitConfig(id=unit_id, driver="mitsubishi_cn105", port=port, **unit_defaults)
@@ -154,12 +157,18 @@ async def running_daemon(
     *,
     units: int = 2,
     speed: float = 60.0,
+    database_url: str | None = None,
     **unit_options: Any,
 ) -> AsyncIterator[Running]:
     async with SerialSimulator(units=units, clock=ScaledClock(speed), seed=7) as sim:
         ports = [(ep.unit_id, ep.port) for ep in sim.endpoints]
         config = make_config(
-            broker_url=broker_url, base=base, data_dir=data_dir, ports=ports, **unit_options
+            broker_url=broker_url,
+            base=base,
+            data_dir=data_dir,
+            ports=ports,
+            database_url=database_url,
+            **unit_options,
         )
         topics = [f"{base}/#", "homeassistant/device/+/config", "homeassistant/status"]
         async with observe(broker_url, topics) as observer:
