@@ -43,6 +43,7 @@ class CommandError(KlimaError):
         self.field = field
         self.message = message
         self.allowed = list(allowed) if allowed is not None else None
+        self.transaction: object = None  # the caller's correlation id, echoed in the answer
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"field": self.field, "message": self.message}

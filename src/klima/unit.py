@@ -215,6 +215,7 @@ class Unit:
         next_poll = 0.0
         first = True
         while True:
+            self._wake.clear()  # from here on, a submit() must cut the next sleep short
             now = self._clock()
             await self._release_deferred(now)
             if self._queued is not None:
@@ -250,7 +251,6 @@ class Unit:
             wait = min(wait, remote_deadline - self._clock())
         if wait <= 0:
             return
-        self._wake.clear()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(wait):
                 await self._wake.wait()

@@ -124,6 +124,17 @@ async def test_bad_input_is_answered_and_changes_nothing(
                 assert event["data"]["field"] == field
         mode_error = next(e for e in rejections if e["data"]["field"] == "mode")
         assert "heat_cool" in mode_error["data"]["allowed"]
+        # The caller's transaction comes back with its refusal.
+        await run.send("sim_1/set", b'{"fan_mode": "max", "transaction": "abc"}')
+        echoed = await run.observer.wait_for(
+            lambda: [
+                e
+                for e in run.observer.events(mqtt_base, "command_rejected")
+                if e["data"].get("transaction") == "abc"
+            ],
+            what="transaction echo",
+        )
+        assert echoed[0]["data"]["field"] == "fan_mode"
         # A bad request gets an error on its response topic, with the transaction echoed.
         await run.send("bridge/request/nonsense", b'{"transaction": "t1"}')
         await run.send("bridge/request/health_check", b"not json")

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -390,8 +391,8 @@ def kill_socket(connection: MqttConnection) -> None:
     link = connection._link
     assert link is not None
     sock = link.client._client.socket()
-    assert sock is not None
-    sock.shutdown(2)  # both directions; the broker sees EOF with no DISCONNECT
+    assert isinstance(sock, socket.socket)
+    sock.shutdown(socket.SHUT_RDWR)  # both directions; the broker sees EOF with no DISCONNECT
 
 
 @pytest.fixture

@@ -118,7 +118,6 @@ class MqttBridge:
 
     async def _on_connected(self) -> None:
         """After every (re)connect: say we are online and republish everything retained."""
-        self._send(f"{self.base}/bridge/state", "online", retain=True)
         self._send(f"{self.base}/bridge/info", self.info(), retain=True)
         for unit in self.units.values():
             self._publish_discovery(unit)
@@ -189,6 +188,15 @@ class MqttBridge:
 
     def _on_set(self, unit: Unit, payload: bytes) -> None:
         data = decode_json_object(payload)
+        transaction = data.get("transaction")
+        try:
+            self._apply_set(unit, data)
+        except CommandError as exc:
+            # Echo the caller's transaction so a client can tell its refusal from another's.
+            exc.transaction = transaction
+            raise
+
+    def _apply_set(self, unit: Unit, data: dict[str, Any]) -> None:
         # Validate everything before acting on anything: a bad field changes nothing.
         has_remote = REMOTE_TEMPERATURE in data
         remote = _remote_value(data.pop(REMOTE_TEMPERATURE, None))
@@ -221,6 +229,8 @@ class MqttBridge:
     ) -> None:
         log.warning("rejected message on %s: %s", topic, error.message)
         data = {"topic": topic, "error": error.message, **error.as_dict()}
+        if error.transaction is not None:
+            data["transaction"] = error.transaction
         self.publish_event(kind, unit_id, data)
 
     async def _on_request(self, action: str, payload: bytes) -> None:

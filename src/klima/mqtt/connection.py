@@ -239,7 +239,7 @@ class MqttConnection:
         failures = 0
         try:
             while not self._stop.is_set():
-                client = _new_client(self.settings, self._client_id, tls, with_will=False)
+                client = _new_client(self.settings, self._client_id, tls, with_will=True)
                 try:
                     await self._serve(client, failures)
                     failures = 0

@@ -128,6 +128,7 @@ class MqttSettings:
         return "/".join((self.base_topic, *levels))
 
     def replace(self, **changes: object) -> MqttSettings:
+        # Values are re-validated by __post_init__; mypy cannot type-check **changes here.
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
 
