@@ -179,9 +179,14 @@ class DaemonProcess:
 
 
 @contextlib.contextmanager
-def mosquitto(workdir: Path) -> Any:
-    """A private Mosquitto on a free loopback port for the length of the benchmark."""
-    broker = MosquittoBroker(workdir / "mosquitto")
+def mosquitto(workdir: Path, *, tcp_nodelay: bool = False) -> Any:
+    """A private Mosquitto on a free loopback port for the length of the benchmark.
+
+    Mosquitto's default leaves Nagle's algorithm on (``set_tcp_nodelay false``), as most
+    installations run it; ``tcp_nodelay`` turns it off.
+    """
+    extra = "set_tcp_nodelay true\n" if tcp_nodelay else ""
+    broker = MosquittoBroker(workdir / "mosquitto", extra_config=extra)
     broker.start()
     try:
         yield broker

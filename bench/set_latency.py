@@ -116,7 +116,9 @@ def decompose(sent: list[Sent], lines: dict[str, LineLog]) -> dict[str, list[flo
         parts["overhead_first_byte"].append(overhead)
         parts["to_state"].append(command.state_at - published)
         parts["set_exchange"].append(ack_end - frame.first_byte_at)
-        parts["overhead_state"].append(command.state_at - line_free - (ack_end - frame.first_byte_at))
+        parts["overhead_state"].append(
+            command.state_at - line_free - (ack_end - frame.first_byte_at)
+        )
         # What the first-byte latency would be if a command could go between two poll requests.
         parts["if_preempting"].append(in_flight_wait + overhead)
     return parts
@@ -130,7 +132,10 @@ async def run_scenario(
     scenario_dir.mkdir()
     async with TimedSimulator(UNIT_COUNT, **settings) as sim, Watcher(broker_url) as watcher:
         config = write_config(
-            scenario_dir / "klima.toml", broker_url=broker_url, ports=sim.ports, data_dir=scenario_dir
+            scenario_dir / "klima.toml",
+            broker_url=broker_url,
+            ports=sim.ports,
+            data_dir=scenario_dir,
         )
         async with DaemonProcess(config) as daemon:
             try:
@@ -193,7 +198,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     results = []
     with tempfile.TemporaryDirectory(prefix="klima-bench-") as tmp:
         workdir = Path(tmp)
-        with mosquitto(workdir) as broker:
+        with mosquitto(workdir, tcp_nodelay=args.broker_nodelay) as broker:
             for name in args.scenarios:
                 print(f"running scenario {name!r}: {args.commands} commands ...", flush=True)
                 result = await run_scenario(
@@ -207,6 +212,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "units": UNIT_COUNT,
         "frame_time_ms": round(FRAME_TIME * 1000, 1),
         "max_gap_s": args.max_gap,
+        "broker_tcp_nodelay": args.broker_nodelay,
         "scenarios": results,
     }
 
@@ -219,6 +225,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--scenarios", default="instant,wire,line", help="comma-separated: instant,wire,line"
+    )
+    parser.add_argument(
+        "--broker-nodelay", action="store_true", help="run Mosquitto with set_tcp_nodelay true"
     )
     parser.add_argument("--json", type=Path, help="also write the JSON result here")
     args = parser.parse_args()

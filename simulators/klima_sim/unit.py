@@ -29,30 +29,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from klima.state import Mode
+from klima.state import SETTING_FIELDS, Mode
+from klima_drivers.mitsubishi_cn105.scales import FAN_MODES, SWING_HORIZONTAL_MODES, SWING_MODES
 from klima_sim.clock import Clock, RealClock
 from klima_sim.room import Room
 
-FAN_MODES = ("auto", "quiet", "low", "medium", "middle", "high")
-SWING_MODES = ("auto", "highest", "high", "middle", "low", "lowest", "swing")
-SWING_HORIZONTAL_MODES = (
-    "auto",
-    "left_max",
-    "left",
-    "center",
-    "right",
-    "right_max",
-    "split",
-    "swing",
-)
-SETTING_NAMES = (
-    "power",
-    "mode",
-    "target_temperature",
-    "fan_mode",
-    "swing_mode",
-    "swing_horizontal_mode",
-)
+# The simulated heat pump speaks the vocabulary of the CN105 driver it is first built for.
+SETTING_NAMES = SETTING_FIELDS
 # Indoor fan stage (0 = stopped … 5) for each fixed fan setting; "auto" follows capacity.
 _FAN_STAGE = {"quiet": 1, "low": 2, "medium": 3, "middle": 4, "high": 5}
 

@@ -11,7 +11,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from klima.errors import CommandError
-from klima.state import Mode, UnitCommand
+from klima.state import SETTING_FIELDS, Mode, UnitCommand
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -19,14 +19,7 @@ if TYPE_CHECKING:
     from klima.traits import Traits
 
 MAX_PAYLOAD_BYTES = 4096
-COMMAND_FIELDS = (
-    "power",
-    "mode",
-    "target_temperature",
-    "fan_mode",
-    "swing_mode",
-    "swing_horizontal_mode",
-)
+COMMAND_FIELDS = SETTING_FIELDS
 # Keys that may ride along in a /set payload without being a setting.
 META_FIELDS = ("transaction",)
 

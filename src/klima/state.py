@@ -79,11 +79,7 @@ class UnitCommand:
 
     def fields(self) -> dict[str, Any]:
         """The fields this command sets, by name."""
-        return {
-            f.name: getattr(self, f.name)
-            for f in dataclasses.fields(self)
-            if getattr(self, f.name) is not None
-        }
+        return _present(self)
 
     def is_empty(self) -> bool:
         return not self.fields()
@@ -119,11 +115,8 @@ class Observation:
     cleared: frozenset[str] = frozenset()
 
     def fields(self) -> dict[str, Any]:
-        return {
-            f.name: getattr(self, f.name)
-            for f in dataclasses.fields(self)
-            if f.name != "cleared" and getattr(self, f.name) is not None
-        }
+        """The fields this poll read, by name."""
+        return _present(self, skip="cleared")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -231,6 +224,15 @@ class UnitState:
             lockout_until=_parse_iso(data.get("lockout_until")),
             last_seen=_parse_iso(data.get("last_seen")),
         )
+
+
+def _present(record: Any, skip: str = "") -> dict[str, Any]:
+    """The dataclass fields of ``record`` that are not ``None``."""
+    return {
+        f.name: value
+        for f in dataclasses.fields(record)
+        if f.name != skip and (value := getattr(record, f.name)) is not None
+    }
 
 
 def _iso(value: datetime | None) -> str | None:
