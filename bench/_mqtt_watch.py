@@ -1,5 +1,10 @@
 """An MQTT client that watches the daemon: units coming online, and state messages carrying a
 setpoint someone is waiting for. Timestamps are taken on arrival with ``time.perf_counter()``.
+
+It uses aiomqtt directly rather than klima's ``MqttClientSession`` for one reason: it must turn
+Nagle's algorithm off (``TCP_NODELAY``). Otherwise the PUBACK this client owes for each QoS 1 state
+message sits unacknowledged (the broker delays its TCP ACK up to 40 ms) and holds back the next
+command behind it: the client's own latency would then be billed to the daemon.
 """
 
 from __future__ import annotations
@@ -7,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import time
 from typing import TYPE_CHECKING, Self
 
+import aiomqtt
 from _harness import BASE_TOPIC
-from klima.mqtt.connection import MqttClientSession
-from klima.mqtt.settings import MqttSettings
+from klima.mqtt.settings import parse_broker_url
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -22,7 +28,13 @@ class Watcher:
     """Subscribes to every unit's state and availability under the benchmark's base topic."""
 
     def __init__(self, broker_url: str) -> None:
-        self.session = MqttClientSession(MqttSettings(url=broker_url))
+        host, port, _tls = parse_broker_url(broker_url)
+        self.client = aiomqtt.Client(
+            host,
+            port,
+            identifier=f"klima-bench-{id(self):x}",
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+        )
         self.online: set[str] = set()
         self.state_messages = 0
         self.messages = 0
@@ -31,8 +43,8 @@ class Watcher:
         self._pump: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Self:
-        await self.session.__aenter__()
-        await self.session.subscribe([f"{BASE_TOPIC}/+", f"{BASE_TOPIC}/+/availability"])
+        await self.client.__aenter__()
+        await self.client.subscribe([(f"{BASE_TOPIC}/+", 1), (f"{BASE_TOPIC}/+/availability", 1)])
         self._pump = asyncio.create_task(self._run(), name="bench-watcher")
         return self
 
@@ -46,11 +58,11 @@ class Watcher:
             self._pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._pump
-        await self.session.__aexit__(exc_type, exc, tb)
+        await self.client.__aexit__(exc_type, exc, tb)
 
     async def publish(self, topic: str, payload: str) -> None:
         # QoS 0, like Home Assistant's MQTT climate entity sends its commands by default.
-        await self.session.publish(f"{BASE_TOPIC}/{topic}", payload, qos=0)
+        await self.client.publish(f"{BASE_TOPIC}/{topic}", payload, qos=0)
 
     def expect_setpoint(self, unit_id: str, target: float) -> asyncio.Future[float]:
         """A future that resolves to the arrival time of ``unit_id``'s state showing ``target``."""
@@ -70,19 +82,20 @@ class Watcher:
         return time.perf_counter()
 
     async def _run(self) -> None:
-        async for message in self.session.messages():
+        async for message in self.client.messages:
             arrived = time.perf_counter()
             self.messages += 1
-            parts = message.topic.split("/")
+            payload = message.payload if isinstance(message.payload, bytes) else b""
+            parts = message.topic.value.split("/")
             if len(parts) == 3 and parts[2] == "availability":
-                if message.payload == b"online" and not message.retain:
+                if payload == b"online" and not message.retain:
                     self.online.add(parts[1])
-                elif message.payload == b"offline":
+                elif payload == b"offline":
                     self.online.discard(parts[1])
                 self._changed.set()
-            elif len(parts) == 2 and message.payload:
+            elif len(parts) == 2 and payload:
                 self.state_messages += 1
-                self._check_setpoint(parts[1], message.payload, arrived)
+                self._check_setpoint(parts[1], payload, arrived)
 
     def _check_setpoint(self, unit_id: str, payload: bytes, arrived: float) -> None:
         waiting = self._waiting.get(unit_id)

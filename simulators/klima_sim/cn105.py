@@ -47,6 +47,7 @@ class Cn105Device:
         self.unit = unit
         self.connected = False
         self.ignored_frames = 0  # valid frames the unit did not answer
+        self.refuse_sets = False  # fault injection: answer every set request with "refused"
         self._parser = FrameParser()
 
     @property
@@ -84,6 +85,8 @@ class Cn105Device:
 
     def _set(self, frame: Frame) -> bytes:
         unit = self.unit
+        if self.refuse_sets:
+            return codec.encode_set_ack(accepted=False)
         try:
             if frame.code == codec.SET_SETTINGS:
                 command = codec.decode_set_request(

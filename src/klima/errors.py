@@ -76,6 +76,10 @@ class TruncatedFrameError(ProtocolError):
     """A frame ended before its declared length."""
 
 
+class CommandRefusedError(DriverError):
+    """The unit answered, but refused a command (the link itself is fine)."""
+
+
 class LinkLostError(DriverError):
     """The transport closed or went silent; the unit is unreachable until it reconnects."""
 

@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from klima.control.remote_sensor import RemoteTemperatureFeed
 from klima.control.safety import RestartGuard
 from klima.driver import DriverContext, DriverInfo, FrameDirection, SerialClient
-from klima.errors import CommandError, DriverError, KlimaTimeoutError, LinkLostError
+from klima.errors import (
+    CommandError,
+    CommandRefusedError,
+    DriverError,
+    KlimaTimeoutError,
+    LinkLostError,
+)
 from klima.reconcile import Reconciler
 from klima.state import StateSource, UnitCommand, UnitState
 
@@ -276,6 +282,15 @@ class Unit:
         except KlimaTimeoutError:
             # The write may or may not have landed; the next poll tells. Keep it pending.
             log.warning("unit %s: no acknowledgement for %s", self.id, change.fields())
+        except DriverError as exc:
+            # Say so instead of dropping the command silently. A refusal leaves the link up
+            # (the next poll shows what the unit kept); a broken link is reopened by run().
+            self._listener.event(
+                "command_failed", self, {"command": _jsonable(change.fields()), "error": str(exc)}
+            )
+            if isinstance(exc, CommandRefusedError):
+                return
+            raise
         now = self._clock()
         self._reconciler.expect(change, now)
         self._guard.record_power(current.power, wanted.power, now)

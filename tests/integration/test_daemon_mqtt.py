@@ -325,3 +325,21 @@ async def test_remote_room_temperature_is_fed_and_reverted_when_the_sensor_dies(
         )
         assert rejected[0]["data"]["field"] == "remote_temperature"
         assert unit.remote_temperature is None
+
+
+async def test_a_command_the_unit_refuses_is_reported_and_the_link_stays_up(
+    mosquitto: MosquittoBroker, mqtt_base: str, tmp_path: Path
+) -> None:
+    async with running_daemon(mosquitto.url, mqtt_base, tmp_path, units=1) as run:
+        endpoint = run.sim.endpoint("sim_1")
+        endpoint.device.refuse_sets = True  # type: ignore[attr-defined]
+        await run.send("sim_1/set", b'{"mode": "cool"}')
+        (event,) = await run.observer.wait_for(
+            lambda: run.observer.events(mqtt_base, "command_failed"), what="command_failed"
+        )
+        assert event["data"]["command"]["mode"] == "cool"
+        assert "rejected" in event["data"]["error"]
+        await asyncio.sleep(0.5)
+        assert run.observer.text(f"{mqtt_base}/sim_1/availability") == "online"
+        assert run.state("sim_1")["mode"] == "off"  # type: ignore[index]
+        assert not endpoint.unit.power

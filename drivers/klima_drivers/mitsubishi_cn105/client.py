@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from klima.driver import SerialSettings
-from klima.errors import DriverError, KlimaTimeoutError, LinkLostError, ProtocolError
+from klima.errors import (
+    CommandRefusedError,
+    KlimaTimeoutError,
+    LinkLostError,
+    ProtocolError,
+)
 from klima.state import Action, Mode, Observation, UnitCommand
 from klima.transports.serial import open_serial
 from klima_drivers.mitsubishi_cn105 import codec
@@ -260,7 +265,7 @@ class Cn105Client:
         frame = codec.encode_set(UnitCommand(**changes), enhanced=self.enhanced_setpoint is True)
         reply = await self._exchange(frame, SET_REPLY, None, "set acknowledgement")
         if not codec.decode_set_ack(reply.payload):
-            raise DriverError(f"{self._name}: the unit rejected the settings {changes}")
+            raise CommandRefusedError(f"{self._name}: the unit rejected the settings {changes}")
         log.info("%s: sent %s", self._name, changes)
 
     async def set_remote_temperature(self, celsius: float | None) -> None:
@@ -268,7 +273,7 @@ class Cn105Client:
         frame = codec.encode_remote_temperature(celsius)
         reply = await self._exchange(frame, SET_REPLY, None, "remote temperature acknowledgement")
         if not codec.decode_set_ack(reply.payload):
-            raise DriverError(f"{self._name}: the unit rejected the remote temperature")
+            raise CommandRefusedError(f"{self._name}: the unit rejected the remote temperature")
 
     # --- the wire -----------------------------------------------------------------------
 
