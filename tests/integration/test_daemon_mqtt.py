@@ -67,7 +67,13 @@ async def test_discovery_payloads_are_complete(
 ) -> None:
     async with running_daemon(mosquitto.url, mqtt_base, tmp_path) as run:
         topic = f"homeassistant/device/klima_{mqtt_base}_sim_1/config"
-        config = await run.observer.wait_for(lambda: run.observer.json(topic), what="discovery")
+        # After connecting, the unit's capability record (heat down to 10 °C) is discovered.
+        config = await run.observer.wait_for(
+            lambda: (
+                (c := run.observer.json(topic)) and c["cmps"]["climate"]["min_temp"] == 10.0 and c
+            ),
+            what="discovery with the unit's own setpoint range",
+        )
         climate = next(c for c in config["cmps"].values() if c["p"] == "climate")
         assert config["o"]["name"] == "klima"
         assert config["dev"]["mf"] == "Mitsubishi Electric"

@@ -50,6 +50,8 @@ class MqttBridge:
             "units": self._list_units,
         }
         self._discovery_prefix = f"{settings.discovery_prefix}/device/"
+        self._discovered: dict[str, dict[str, Any]] = {}  # last discovery payload per unit
+        self._discovered_sensors: dict[str, set[str]] = {}
         self._own_discovery = f"klima_{hub_id}_"
         self.connection = MqttConnection(
             settings,
@@ -84,10 +86,15 @@ class MqttBridge:
 
     def publish_state(self, unit: Unit) -> None:
         self._send(self._t(unit.id), unit.state.to_json(), retain=True)
+        if self._sensors(unit) != self._discovered_sensors.get(unit.id, set()):
+            self._publish_discovery(unit)  # e.g. the unit started reporting its power
 
     def publish_availability(self, unit: Unit) -> None:
         value = "online" if unit.available else "offline"
         self._send(self._t(unit.id, "availability"), value, retain=True)
+        if unit.available:
+            # A unit that just connected may have told us its real setpoint range.
+            self._publish_discovery(unit, only_if_changed=True)
 
     def publish_event(self, kind: str, unit_id: str | None, data: Mapping[str, Any]) -> None:
         payload = {
@@ -124,12 +131,17 @@ class MqttBridge:
             self.publish_availability(unit)
             self.publish_state(unit)
 
-    def _publish_discovery(self, unit: Unit) -> None:
-        if not self.discovery:
-            return
+    @staticmethod
+    def _sensors(unit: Unit) -> set[str]:
         sensors = {"current_temperature", "outdoor_temperature", "compressor_frequency"}
         if unit.state.power_w is not None:
             sensors.add("power_w")
+        return sensors
+
+    def _publish_discovery(self, unit: Unit, *, only_if_changed: bool = False) -> None:
+        if not self.discovery:
+            return
+        sensors = self._sensors(unit)
         topic, payload = build_device_discovery(
             base_topic=self.base,
             discovery_prefix=self.settings.discovery_prefix,
@@ -143,6 +155,10 @@ class MqttBridge:
             sw_version=__version__,
             sensors=sensors,
         )
+        self._discovered_sensors[unit.id] = sensors
+        if only_if_changed and self._discovered.get(unit.id) == payload:
+            return
+        self._discovered[unit.id] = payload
         self._send(topic, payload, retain=True)
 
     # ------------------------------------------------------------------ incoming

@@ -106,8 +106,10 @@ def _climate(
         "pow_cmd_t": f"{set_topic}/power",
         "pl_on": "ON",
         "pl_off": "OFF",
-        "min_temp": traits.min_temp,
-        "max_temp": traits.max_temp,
+        # One range per entity in Home Assistant: the widest over all modes (heat often goes
+        # lower than cool); the daemon still checks each command against its mode's range.
+        "min_temp": traits.widest_limits[0],
+        "max_temp": traits.widest_limits[1],
         "temp_step": traits.temp_step,
         "precision": 0.1,  # room temperatures arrive in tenths from serial units
         "temp_unit": "C",
