@@ -131,7 +131,9 @@ def _print_banner(daemon: Daemon) -> None:
                 f"  {cli} status{broker}",
                 f"  {cli} set {first} mode=cool target_temperature=24{broker}",
                 f"  {cli} watch{broker}",
-                "Home Assistant: point its MQTT integration at the broker above.",
+                "Home Assistant on this machine: point its MQTT integration at the broker above",
+                "(the embedded broker listens on loopback only; for Home Assistant elsewhere run",
+                "Mosquitto and start the demo with --broker mqtt://HOST:1883).",
                 "Stop with Ctrl-C.",
                 "",
             ]

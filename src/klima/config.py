@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from klima.errors import ConfigError, UnknownDriverError
+from klima.mqtt.settings import parse_broker_url
 
 if TYPE_CHECKING:
     from klima.driver import DriverRegistry
@@ -56,9 +57,35 @@ class MqttConfig(_Strict):
     @field_validator("url")
     @classmethod
     def _url_scheme(cls, value: str) -> str:
-        if value != "embedded" and not re.match(r"^mqtts?://[^/\s]+$", value):
+        if value == "embedded":
+            return value
+        if not re.match(r"^mqtts?://[^/\s]+$", value):
             raise ValueError('must be "embedded" or mqtt://host[:port] / mqtts://host[:port]')
+        try:
+            parse_broker_url(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
         return value
+
+    @field_validator("embedded_host")
+    @classmethod
+    def _loopback_only(cls, value: str) -> str:
+        if value not in ("127.0.0.1", "::1", "localhost"):
+            raise ValueError("the embedded broker listens on loopback only (127.0.0.1 or ::1)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MqttConfig:
+        tls_files = self.ca_file or self.cert_file or self.key_file or self.tls_insecure
+        if tls_files and not self.url.startswith("mqtts://"):
+            raise ValueError(
+                "TLS options (ca_file, cert_file, key_file, tls_insecure) need mqtts://"
+            )
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("a client certificate needs both cert_file and key_file")
+        if self.password_file is not None and self.username is None:
+            raise ValueError("password_file is set but username is not")
+        return self
 
     @property
     def embedded(self) -> bool:

@@ -1,7 +1,8 @@
 """The composition root: builds everything from the config, runs it, and shuts it down in order.
 
 Shutdown order matters: units stop first (nothing more goes to the wire), then every unit and
-the bridge are published ``offline``, then the database is flushed, then the broker goes.
+the bridge are published ``offline`` (the embedded broker, if any, goes after that), then
+systemd hears STOPPING and the database is flushed and closed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from klima.driver import DriverRegistry, FrameDirection, default_registry
 from klima.mqtt.bridge import MqttBridge
 from klima.mqtt.embedded import EmbeddedBroker
-from klima.mqtt.settings import MqttSettings
+from klima.mqtt.settings import MqttSettings, tls_context
 from klima.persistence import Store
 from klima.sdnotify import Notifier, run_watchdog
 from klima.state import UnitState
@@ -44,6 +45,10 @@ class _Listener:
         if self.bridge:
             self.bridge.publish_state(unit)
         self.store.save_state(unit.id, state.to_json(), datetime.now(UTC))
+
+    def state_refreshed(self, unit: Unit) -> None:
+        if self.bridge:  # a heartbeat: MQTT only, the database already has this state
+            self.bridge.publish_state(unit)
 
     def availability_changed(self, unit: Unit, online: bool) -> None:
         if self.bridge:
@@ -117,6 +122,10 @@ class Daemon:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.stop)
         notifier = Notifier.from_env()
+        if not self.config.mqtt.embedded:
+            # Unreadable TLS files or a bad broker URL are config errors: say so before
+            # starting anything, not from inside a running task.
+            tls_context(mqtt_settings(self.config, self.config.mqtt.url))
         data_dir = self.config.data_dir()
         data_dir.mkdir(parents=True, exist_ok=True)
         store = Store.open(

@@ -149,7 +149,10 @@ class DriverRegistry:
             if info.name != ep.name:
                 log.error("entry point %s declares driver %s; ignored", ep.name, info.name)
                 continue
-            registry.register(info)
+            try:
+                registry.register(info)
+            except ValueError as exc:  # a bad declaration or a duplicate name
+                log.warning("driver entry point %s ignored: %s", ep.name, exc)
         return registry
 
     def register(self, info: DriverInfo) -> None:

@@ -177,7 +177,8 @@ class UnitState:
             "power": "ON" if self.power else "OFF",
             "mode": self.published_mode.value,
             "operating_mode": self.mode.value,
-            "action": (self.action or (Action.OFF if not self.power else Action.IDLE)).value,
+            # An unpowered unit is off; a powered one whose activity is unknown is null.
+            "action": self.action.value if self.action else (None if self.power else "off"),
             "target_temperature": self.target_temperature,
             "current_temperature": self.current_temperature,
             "outdoor_temperature": self.outdoor_temperature,

@@ -92,7 +92,9 @@ class Traits:
                 f"target_temperature {value:g} is outside {low:g}..{high:g} °C",
                 [low, high],
             )
-        steps = (value - low) / self.temp_step
+        # Steps count from zero, not from the low limit: a limit of 17.3 must not shift the
+        # grid to 17.8, 18.3, … when the unit itself takes 17.5, 18.0, …
+        steps = value / self.temp_step
         if abs(steps - round(steps)) > 1e-6:
             raise CommandError(
                 "target_temperature",

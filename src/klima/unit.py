@@ -38,12 +38,14 @@ log = logging.getLogger(__name__)
 
 REMOTE_TEMPERATURE_KEEPALIVE = 30.0  # CN105 units fall back to their own sensor after minutes
 RECONNECT_BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0)
+STATE_HEARTBEAT = 60.0  # seconds: republish an unchanged state so `last_seen` stays fresh
 
 
 class UnitListener(Protocol):
     """Where a unit reports what happens to it (the daemon fans this out to MQTT and the DB)."""
 
     def state_changed(self, unit: Unit, state: UnitState) -> None: ...
+    def state_refreshed(self, unit: Unit) -> None: ...
     def availability_changed(self, unit: Unit, online: bool) -> None: ...
     def event(self, kind: str, unit: Unit, data: dict[str, Any]) -> None: ...
     def frame(self, unit: Unit, direction: FrameDirection, raw: bytes) -> None: ...
@@ -91,6 +93,7 @@ class Unit:
         )
         self._options = info.options_model.model_validate(config.options)
         self.link_errors = 0
+        self._last_published = 0.0
 
     @property
     def id(self) -> str:
@@ -102,7 +105,9 @@ class Unit:
 
     # ------------------------------------------------------------------ commands
 
-    def submit(self, command: UnitCommand, origin: str) -> CommandOutcome:
+    def submit(
+        self, command: UnitCommand, origin: str, transaction: object = None
+    ) -> CommandOutcome:
         """Pass ``command`` through the safety gate; the actor applies it on its next turn.
 
         Raises :class:`CommandError` when the command can never be carried out; the unit is
@@ -133,6 +138,7 @@ class Unit:
                     "lockout_until": wall.isoformat(timespec="seconds"),
                     "command": _jsonable(command.fields()),
                     "origin": origin,
+                    **({"transaction": transaction} if transaction is not None else {}),
                 },
             )
             self._wake.set()
@@ -145,12 +151,16 @@ class Unit:
         self._refresh = True
         self._wake.set()
 
-    def set_remote_temperature(self, celsius: float | None) -> None:
-        """Feed a room temperature from an external sensor (``None`` reverts to the unit's)."""
+    def check_remote_temperature(self) -> None:
+        """Raise :class:`CommandError` unless this unit can take an external room temperature."""
         if not self.traits.remote_temperature:
             raise CommandError(
                 "remote_temperature", f"driver {self.info.name} cannot take a room temperature"
             )
+
+    def set_remote_temperature(self, celsius: float | None) -> None:
+        """Feed a room temperature from an external sensor (``None`` reverts to the unit's)."""
+        self.check_remote_temperature()
         self._remote.update(celsius, self._clock())
         self._wake.set()
 
@@ -273,7 +283,8 @@ class Unit:
 
     async def _apply(self, client: SerialClient, command: UnitCommand) -> None:
         current = self.state
-        wanted = current.apply(command, StateSource.REPORTED)
+        # Sent, not yet read back: "assumed" until a poll confirms it.
+        wanted = current.apply(command, StateSource.ASSUMED)
         change = current.diff(wanted)
         if change.is_empty():
             return
@@ -307,7 +318,17 @@ class Unit:
             )
         if not self._remote.due(now):
             return
-        await client.set_remote_temperature(self._remote.value)
+        try:
+            await client.set_remote_temperature(self._remote.value)
+        except (CommandRefusedError, KlimaTimeoutError) as exc:
+            # Not a broken link: report it and try again at the next keep-alive.
+            self._remote.sent(now)
+            self._listener.event(
+                "command_failed",
+                self,
+                {"command": {"remote_temperature": self._remote.value}, "error": str(exc)},
+            )
+            return
         self._remote.sent(now)
         source = "remote" if self._remote.value is not None else "unit"
         if self.state.temperature_source != source:
@@ -332,6 +353,12 @@ class Unit:
         else:
             source = StateSource.REPORTED
         state = previous.observe(accepted, source, datetime.now(UTC))
+        if state.fault_code != previous.fault_code:
+            kind = "fault" if state.fault_code else "fault_cleared"
+            log.warning("unit %s: %s %s", self.id, kind, state.fault_code or previous.fault_code)
+            self._listener.event(
+                kind, self, {"fault_code": state.fault_code or previous.fault_code}
+            )
         self._guard.record_power(previous.power, state.power, now)
         lockout = self._guard.lockout_until(now)
         if lockout is None and self._deferred_until is None and state.lockout_until is not None:
@@ -343,8 +370,14 @@ class Unit:
     def _set_state(self, state: UnitState) -> None:
         before = self.state
         self.state = state
+        now = self._clock()
         if _changed(before, state):
+            self._last_published = now
             self._listener.state_changed(self, state)
+        elif now - self._last_published >= STATE_HEARTBEAT:
+            # Unchanged polls are not stored, but `last_seen` must not look frozen on MQTT.
+            self._last_published = now
+            self._listener.state_refreshed(self)
 
     def _set_available(self, *, online: bool) -> None:
         if online == self.available:

@@ -134,3 +134,33 @@ def test_drivers_lists_cn105_with_its_traits(capsys: pytest.CaptureFixture[str])
     assert "heat_cool" in cn105["traits"]["modes"]
     assert main(["drivers"]) == 0
     assert "mitsubishi_cn105" in capsys.readouterr().out
+
+
+async def test_set_reports_a_deferred_start_as_accepted(
+    mosquitto: MosquittoBroker, mqtt_base: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broker = ["--broker", mosquitto.url, "--base-topic", mqtt_base]
+    async with running_daemon(
+        mosquitto.url, mqtt_base, tmp_path, units=1, restart_delay=3.0
+    ) as run:
+        code, _, err = await klima(capsys, "set", "sim_1", "mode=heat", *broker)
+        assert code == 0, err
+        code, _, err = await klima(capsys, "set", "sim_1", "power=OFF", *broker)
+        assert code == 0, err
+        code, out, err = await klima(capsys, "set", "sim_1", "power=ON", *broker)
+        assert code == 0, err
+        assert "defers the start until" in out
+        await run.wait_state("sim_1", lambda s: s["power"] == "ON", timeout=15)
+
+
+def test_run_with_unreadable_tls_files_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "klima.toml"
+    config.write_text(
+        f'[mqtt]\nurl = "mqtts://127.0.0.1:8883"\nca_file = "{tmp_path / "missing-ca.crt"}"\n'
+        f'[daemon]\ndata_dir = "{tmp_path}"\n'
+    )
+    assert main(["run", "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert "cannot load TLS files" in err and "Traceback" not in err

@@ -349,3 +349,23 @@ async def test_a_command_the_unit_refuses_is_reported_and_the_link_stays_up(
         assert run.observer.text(f"{mqtt_base}/sim_1/availability") == "online"
         assert run.state("sim_1")["mode"] == "off"  # type: ignore[index]
         assert not endpoint.unit.power
+
+
+async def test_unit_fault_codes_raise_and_clear_events(
+    mosquitto: MosquittoBroker, mqtt_base: str, tmp_path: Path
+) -> None:
+    async with running_daemon(mosquitto.url, mqtt_base, tmp_path, units=1) as run:
+        unit = run.sim.endpoint("sim_1").unit
+        unit.set_fault("E6")
+        await run.wait_state("sim_1", lambda s: s["fault_code"] == "E6")
+        (event,) = run.observer.events(mqtt_base, "fault")
+        assert event["data"]["fault_code"] == "E6"
+        unit.set_fault(None)
+        await run.wait_state("sim_1", lambda s: s["fault_code"] is None)
+        await run.observer.wait_for(
+            lambda: run.observer.events(mqtt_base, "fault_cleared"), what="fault_cleared"
+        )
+        # Clearing a retained command (an empty message) is not an error.
+        await run.send("sim_1/set", b"", retain=True)
+        await asyncio.sleep(0.3)
+        assert not run.observer.events(mqtt_base, "command_rejected")

@@ -126,3 +126,23 @@ def test_secret_from_systemd_credentials(tmp_path: Path, monkeypatch: pytest.Mon
 def test_committed_schema_is_current() -> None:
     committed = json.loads((ROOT / "config" / "klima.schema.json").read_text())
     assert committed == json_schema(), "run: klima schema > config/klima.schema.json"
+
+
+@pytest.mark.parametrize(
+    ("mqtt", "message"),
+    [
+        ('url = "mqtt://127.0.0.1:0"', "port 0"),
+        ('url = "mqtt://user:pw@127.0.0.1"', "credentials"),
+        ('url = "mqtt://127.0.0.1"\nca_file = "/etc/ca.crt"', "need mqtts://"),
+        ('url = "mqtts://127.0.0.1"\ncert_file = "/etc/c.crt"', "both cert_file and key_file"),
+        ('url = "mqtt://127.0.0.1"\npassword_file = "pw"', "username is not"),
+        ('url = "embedded"\nembedded_host = "0.0.0.0"', "loopback only"),
+    ],
+)
+def test_check_config_catches_what_the_broker_connection_would_refuse(
+    tmp_path: Path, mqtt: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, f"[mqtt]\n{mqtt}\n"))
+    assert message in str(err.value)
+    assert "mqtt" in str(err.value)

@@ -51,3 +51,32 @@ def test_registry_refuses_bad_or_duplicate_drivers() -> None:
         registry.register(dataclasses.replace(good, name="other", create_client=None))
     with pytest.raises(UnknownDriverError, match="known: mitsubishi_cn105"):
         registry.get("daikin_s99")
+
+
+def test_a_broken_brand_pack_is_skipped_not_fatal(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = default_registry().get("mitsubishi_cn105")
+
+    class FakeEntryPoint:
+        def __init__(self, name: str, value: object) -> None:
+            self.name = name
+            self._value = value
+
+        def load(self) -> object:
+            if isinstance(self._value, Exception):
+                raise self._value
+            return self._value
+
+    points = [
+        FakeEntryPoint("mitsubishi_cn105", good),
+        FakeEntryPoint("mitsubishi_cn105", good),  # the same name twice
+        FakeEntryPoint("bad_models", dataclasses.replace(good, name="bad_models", models=())),
+        FakeEntryPoint("crashes", ImportError("missing dependency")),
+        FakeEntryPoint("not_info", object()),
+    ]
+    monkeypatch.setattr("klima.driver.entry_points", lambda group: points)
+    registry = DriverRegistry.from_entry_points()
+    assert registry.names() == ["mitsubishi_cn105"]
+    text = caplog.text
+    assert "registered twice" in text and "models is empty" in text and "crashes" in text

@@ -77,9 +77,10 @@ def test_json_round_trip_restores_everything_that_matters() -> None:
     assert UnitState.from_json(state.to_json()) == state
 
 
-def test_published_action_defaults_follow_power() -> None:
+def test_published_action_is_off_when_unpowered_and_null_when_unknown() -> None:
     assert UnitState(power=False).to_json()["action"] == "off"
-    assert UnitState(power=True).to_json()["action"] == "idle"
+    assert UnitState(power=True).to_json()["action"] is None
+    assert UnitState(power=True, action=Action.COOLING).to_json()["action"] == "cooling"
 
 
 def _now():  # type: ignore[no-untyped-def]

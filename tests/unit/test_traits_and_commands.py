@@ -107,3 +107,12 @@ def test_config_limits_only_narrow() -> None:
     assert (narrowed.min_temp, narrowed.max_temp) == (18, 31)
     with pytest.raises(ValueError, match="leave nothing"):
         TRAITS.narrowed(min_temp=35)
+
+
+def test_setpoint_grid_does_not_shift_with_an_odd_configured_limit() -> None:
+    narrowed = TRAITS.narrowed(min_temp=17.3)
+    assert parse_command({"target_temperature": 18.0}, narrowed).target_temperature == 18.0
+    with pytest.raises(CommandError, match="step"):
+        parse_command({"target_temperature": 17.8}, narrowed)
+    with pytest.raises(CommandError, match="outside"):
+        parse_command({"target_temperature": 17.0}, narrowed)

@@ -219,6 +219,9 @@ class Cn105Client:
         if codec.RUN_STATE in replies:
             run = codec.decode_run_state(replies[codec.RUN_STATE])
         cleared: set[str] = set()
+        action = derive_action(settings, operating, run, temps.room_temperature if temps else None)
+        if action is None:
+            cleared.add("action")  # not enough reported to tell: unknown, not the old value
         if codec.ERRORS in replies:
             fields["fault_code"] = codec.decode_errors(replies[codec.ERRORS])
             if fields["fault_code"] is None:
@@ -231,12 +234,7 @@ class Cn105Client:
             fan_mode=settings.fan_mode,
             swing_mode=settings.swing_mode,
             swing_horizontal_mode=settings.swing_horizontal_mode,
-            action=derive_action(
-                settings,
-                operating,
-                run,
-                temps.room_temperature if temps else None,
-            ),
+            action=action,
             **fields,
         )
 
@@ -265,7 +263,8 @@ class Cn105Client:
         frame = codec.encode_set(UnitCommand(**changes), enhanced=self.enhanced_setpoint is True)
         reply = await self._exchange(frame, SET_REPLY, None, "set acknowledgement")
         if not codec.decode_set_ack(reply.payload):
-            raise CommandRefusedError(f"{self._name}: the unit rejected the settings {changes}")
+            readable = ", ".join(f"{k}={getattr(v, 'value', v)}" for k, v in changes.items())
+            raise CommandRefusedError(f"{self._name}: the unit rejected the settings {readable}")
         log.info("%s: sent %s", self._name, changes)
 
     async def set_remote_temperature(self, celsius: float | None) -> None:

@@ -246,6 +246,19 @@ def _summary(command: Mapping[str, Any], state: Mapping[str, Any]) -> str:
     return " ".join(f"{key}={state.get(key)}" for key in command)
 
 
+def _deferral(message: IncomingMessage, unit: str, transaction: str) -> str | None:
+    """``lockout_until`` if ``message`` says this command was deferred (not refused)."""
+    event = parse_json(message.payload)
+    if not isinstance(event, dict) or event.get("unit") != unit:
+        return None
+    data = event.get("data")
+    if event.get("type") != "safety_refused" or not isinstance(data, dict):
+        return None
+    if data.get("action") != "deferred" or data.get("transaction") not in (None, transaction):
+        return None
+    return str(data.get("lockout_until"))
+
+
 def _error_event(message: IncomingMessage, unit: str, transaction: str) -> str | None:
     """The error text if ``message`` is the daemon refusing this command, else None."""
     event = parse_json(message.payload)
@@ -288,6 +301,13 @@ async def _set(settings: MqttSettings, unit: str, assignments: list[str], wait_s
                         print(f"{unit}: {_summary(command, state)} (state_source={source})")
                         return 0
             elif message.topic == event_topic:
+                deferred = _deferral(message, unit, transaction)
+                if deferred is not None:
+                    print(
+                        f"{unit}: accepted; the compressor restart delay defers the start "
+                        f"until {deferred} (it happens by itself)"
+                    )
+                    return 0
                 error = _error_event(message, unit, transaction)
                 if error is not None:
                     _error(f"{unit}: command refused: {error}")

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 RequestHandler = Callable[[dict[str, Any]], Awaitable[Any]]
 REMOTE_TEMPERATURE = "remote_temperature"
+API_VERSION = 1  # the MQTT contract in docs/mqtt-api.md; bumped on incompatible changes
 
 
 class MqttBridge:
@@ -112,6 +113,7 @@ class MqttBridge:
 
     def info(self) -> dict[str, Any]:
         return {
+            "api_version": API_VERSION,
             "version": __version__,
             "hub_id": self.hub_id,
             "base_topic": self.base,
@@ -149,7 +151,7 @@ class MqttBridge:
             unit_id=unit.id,
             unit_name=unit.name,
             manufacturer=unit.info.brand,
-            model=unit.config.model or unit.info.models[0],
+            model=unit.config.model or f"{unit.info.brand} ({unit.info.name})",
             driver_name=unit.info.name,
             traits=unit.traits,
             sw_version=__version__,
@@ -177,13 +179,16 @@ class MqttBridge:
         parts = topic[len(self.base) + 1 :].split("/")
         if parts[:2] == ["bridge", "request"] and len(parts) > 2:
             if retain:
-                self._reject(None, topic, CommandError(None, "retained requests are ignored"))
+                error = CommandError(None, "retained requests are ignored")
+                self._reject(None, topic, error, kind="retained_command_ignored")
                 return
             await self._on_request("/".join(parts[2:]), payload)
             return
         if len(parts) < 2 or parts[0] == "bridge":
             return
         unit_id, verb, rest = parts[0], parts[1], parts[2:]
+        if not payload and verb == "set":
+            return  # an empty message is how a retained command is cleared; nothing to do
         if retain:
             # A retained command would replay on every reconnect; never act on one.
             error = CommandError(None, "retained messages on command topics are ignored")
@@ -216,17 +221,22 @@ class MqttBridge:
         # Validate everything before acting on anything: a bad field changes nothing.
         has_remote = REMOTE_TEMPERATURE in data
         remote = _remote_value(data.pop(REMOTE_TEMPERATURE, None))
+        if has_remote:
+            unit.check_remote_temperature()
         settings = {k: v for k, v in data.items() if k != "transaction"}
         command = parse_command(data, unit.traits) if settings or not has_remote else None
+        if command is not None:
+            outcome = unit.submit(command, origin="mqtt", transaction=data.get("transaction"))
+            self._submitted(unit, outcome.to_json())
         if has_remote:
             unit.set_remote_temperature(remote)
-        if command is not None:
-            self._submitted(unit, unit.submit(command, origin="mqtt").to_json())
 
     def _on_set_attribute(self, unit: Unit, attribute: str, payload: bytes) -> None:
         if attribute == REMOTE_TEMPERATURE:
             text = payload.decode("utf-8", "replace").strip()
-            unit.set_remote_temperature(_remote_value(None if text in ("", "none") else text))
+            unit.check_remote_temperature()
+            cleared = text.lower() in ("", "none", "null")
+            unit.set_remote_temperature(_remote_value(None if cleared else text))
             return
         command = parse_attribute(attribute, payload, unit.traits)
         self._submitted(unit, unit.submit(command, origin="mqtt").to_json())
