@@ -235,11 +235,18 @@ def load_config(path: Path | None, registry: DriverRegistry | None = None) -> Kl
 def validate_config(
     raw: dict[str, Any], source: str = "<config>", registry: DriverRegistry | None = None
 ) -> KlimaConfig:
-    """Validate parsed TOML; with a registry, also each unit's driver and driver options."""
+    """Validate parsed TOML; with a registry, also each unit's driver and driver options.
+
+    Every problem is reported at once: units that are well-formed are checked against their
+    driver even when another part of the file has errors.
+    """
     try:
         config = KlimaConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"{source}: {exc.error_count()} error(s)", _describe(exc, raw)) from None
+        problems = _describe(exc, raw)
+        if registry is not None:
+            problems += _check_raw_units(raw, registry)
+        raise ConfigError(f"{source}: {len(problems)} error(s)", problems) from None
     if registry is not None:
         problems = check_drivers(config, registry)
         if problems:
@@ -250,24 +257,42 @@ def validate_config(
 def check_drivers(config: KlimaConfig, registry: DriverRegistry) -> list[str]:
     problems: list[str] = []
     for index, unit in enumerate(config.units):
-        where = f"units[{index}] (unit {unit.id!r})"
+        problems += _check_unit(index, unit, registry)
+    return problems
+
+
+def _check_raw_units(raw: dict[str, Any], registry: DriverRegistry) -> list[str]:
+    """Driver checks for the units that are well-formed in a file that has other errors."""
+    units = raw.get("units")
+    if not isinstance(units, list):
+        return []
+    problems: list[str] = []
+    for index, entry in enumerate(units):
         try:
-            info = registry.get(unit.driver)
-        except UnknownDriverError as exc:
-            problems.append(f"{where}.driver: {exc}")
-            continue
-        if info.kind == "serial" and not unit.port:
-            problems.append(f"{where}.port: required for serial driver {info.name!r}")
-        try:
-            info.options_model.model_validate(unit.options)
-        except ValidationError as exc:
-            problems.extend(
-                f"{where}.options.{_loc(err['loc'])}: {err['msg']}" for err in exc.errors()
-            )
-        try:
-            info.traits.narrowed(min_temp=unit.min_temp, max_temp=unit.max_temp)
-        except ValueError as exc:
-            problems.append(f"{where}: {exc}")
+            unit = UnitConfig.model_validate(entry)
+        except ValidationError:
+            continue  # already reported by the schema pass
+        problems += _check_unit(index, unit, registry)
+    return problems
+
+
+def _check_unit(index: int, unit: UnitConfig, registry: DriverRegistry) -> list[str]:
+    where = f"units[{index}] (unit {unit.id!r})"
+    try:
+        info = registry.get(unit.driver)
+    except UnknownDriverError as exc:
+        return [f"{where}.driver: {exc}"]
+    problems: list[str] = []
+    if info.kind == "serial" and not unit.port:
+        problems.append(f"{where}.port: required for serial driver {info.name!r}")
+    try:
+        info.options_model.model_validate(unit.options)
+    except ValidationError as exc:
+        problems.extend(f"{where}.options.{_loc(err['loc'])}: {err['msg']}" for err in exc.errors())
+    try:
+        info.traits.narrowed(min_temp=unit.min_temp, max_temp=unit.max_temp)
+    except ValueError as exc:
+        problems.append(f"{where}: {exc}")
     return problems
 
 

@@ -146,3 +146,13 @@ def test_check_config_catches_what_the_broker_connection_would_refuse(
         load_config(_write(tmp_path, f"[mqtt]\n{mqtt}\n"))
     assert message in str(err.value)
     assert "mqtt" in str(err.value)
+
+
+def test_schema_and_driver_errors_are_reported_in_one_pass(tmp_path: Path) -> None:
+    text = MINIMAL.replace('base_topic = "klima"', 'base_topic = "klima"\ntypo = 1')
+    text += '\n[[units]]\nid = "office"\ndriver = "daikin_s99"\nport = "/dev/x"\n'
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, text), default_registry())
+    problems = err.value.problems
+    assert any(p.startswith("mqtt.typo: unknown key") for p in problems)
+    assert any("unit 'office').driver: unknown driver 'daikin_s99'" in p for p in problems)
