@@ -122,29 +122,32 @@ class Unit:
             # "Off" acts at once and cancels a start that was waiting for the restart delay.
             self._cancel_deferred()
         now = self._clock()
-        pending_on = self._deferred is not None and command.power is None
         until = self._guard.deferral(command, self._effective_state(), now)
-        if until is not None or pending_on:
-            self._deferred = command if self._deferred is None else self._deferred.merged(command)
-            self._deferred_until = until if until is not None else self._deferred_until
-            wall = self._wall(self._deferred_until or now)
-            self._set_state(self.state.replace(lockout_until=wall))
-            self._listener.event(
-                "safety_refused",
-                self,
-                {
-                    "reason": "restart_delay",
-                    "action": "deferred",
-                    "lockout_until": wall.isoformat(timespec="seconds"),
-                    "command": _jsonable(command.fields()),
-                    "origin": origin,
-                    **({"transaction": transaction} if transaction is not None else {}),
-                },
-            )
-            self._wake.set()
-            return CommandOutcome("deferred", wall)
+        # While a start waits, later changes wait with it so they cannot overtake it.
+        if until is not None or (self._deferred is not None and command.power is None):
+            return self._defer(command, until, origin, transaction)
         self._queue(command)
         return CommandOutcome("queued")
+
+    def _defer(
+        self, command: UnitCommand, until: float | None, origin: str, transaction: object
+    ) -> CommandOutcome:
+        self._deferred = command if self._deferred is None else self._deferred.merged(command)
+        self._deferred_until = until if until is not None else self._deferred_until
+        wall = self._wall(self._deferred_until or self._clock())
+        self._set_state(self.state.replace(lockout_until=wall))
+        data: dict[str, Any] = {
+            "reason": "restart_delay",
+            "action": "deferred",
+            "lockout_until": wall.isoformat(timespec="seconds"),
+            "command": _jsonable(command.fields()),
+            "origin": origin,
+        }
+        if transaction is not None:
+            data["transaction"] = transaction
+        self._listener.event("safety_refused", self, data)
+        self._wake.set()
+        return CommandOutcome("deferred", wall)
 
     def request_refresh(self) -> None:
         """Poll now (``<base>/<unit>/get``) instead of waiting for the next cycle."""
