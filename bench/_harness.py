@@ -94,8 +94,13 @@ data_dir = "{data_dir}"
 class DaemonProcess:
     """``klima run`` as a child process; its log goes to a file next to the config."""
 
-    def __init__(self, config: Path, *, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, config: Path, *, extra_env: dict[str, str] | None = None, prelude: str = ""
+    ) -> None:
         self.config = config
+        # Python run before the daemon's main() in the child, for experiments (e.g. patching a
+        # setting to test a hypothesis without editing the daemon).
+        self.prelude = prelude
         self.log_path = config.with_suffix(".log")
         self.extra_env = extra_env or {}
         self.process: asyncio.subprocess.Process | None = None
@@ -114,15 +119,18 @@ class DaemonProcess:
             if k not in {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"}
         }
         env.update(self.extra_env)
+        run = ["run", "--config", str(self.config)]
+        if self.prelude:
+            launch = (
+                f"{self.prelude}\nimport sys\nfrom klima.cli.main import main\nsys.exit(main())"
+            )
+            command = [sys.executable, "-c", launch, *run]
+        else:
+            command = [sys.executable, "-m", "klima.cli.main", *run]
         with self.log_path.open("ab") as log:
             self.spawned_at = time.perf_counter()
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "klima.cli.main",
-                "run",
-                "--config",
-                str(self.config),
+                *command,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
@@ -138,11 +146,12 @@ class DaemonProcess:
         return (utime + stime) / CLOCK_TICKS
 
     def memory_mib(self) -> dict[str, float]:
-        """Resident set size now (VmRSS) and its peak so far (VmHWM), in MiB; and threads."""
+        """Resident set size now (VmRSS), its peak so far (VmHWM) and its private (RssAnon) and
+        file-backed (RssFile: the interpreter, shared libraries, mapped files) parts, in MiB."""
         out: dict[str, float] = {}
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
             key, _, value = line.partition(":")
-            if key in {"VmRSS", "VmHWM"}:
+            if key in {"VmRSS", "VmHWM", "RssAnon", "RssFile"}:
                 out[key] = int(value.split()[0]) / 1024
             elif key == "Threads":
                 out[key] = int(value)
@@ -236,6 +245,7 @@ def machine_info() -> dict[str, Any]:
         )
         mosquitto_version = (probe.stdout or probe.stderr).splitlines()[0].strip()
     return {
+        "code": _code_version(),
         "cpu": model,
         "nproc": os.cpu_count(),
         "python": platform.python_version(),
@@ -244,17 +254,43 @@ def machine_info() -> dict[str, Any]:
     }
 
 
+def _code_version() -> str:
+    """The commit measured, and whether the daemon's code differed from it (read-only git)."""
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}  # never let git touch the index
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+            env=env,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "src", "drivers"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+            env=env,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{commit} (+ uncommitted changes in src/drivers)" if changed else commit
+
+
 def print_table(title: str, header: list[str], rows: list[list[Any]]) -> None:
     cells = [header, *[[_cell(v) for v in row] for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     print(f"\n{title}")
     for index, row in enumerate(cells):
-        print(
-            "  "
-            + "  ".join(
-                c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))
-            )
-        )
+        padded = [
+            cell.ljust(width) if column == 0 else cell.rjust(width)
+            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        print("  " + "  ".join(padded))
         if index == 0:
             print("  " + "  ".join("-" * w for w in widths))
 

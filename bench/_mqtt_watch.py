@@ -17,6 +17,7 @@ import time
 from typing import TYPE_CHECKING, Self
 
 import aiomqtt
+
 from _harness import BASE_TOPIC
 from klima.mqtt.settings import parse_broker_url
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from klima_drivers.mitsubishi_cn105 import codec
 from klima_drivers.mitsubishi_cn105.frames import SET_REQUEST, FrameParser
+from klima_sim.clock import RealClock, ScaledClock
 from klima_sim.devices import serial_device_factory
 from klima_sim.serial_sim import SerialSimulator
 
@@ -114,7 +115,9 @@ class TimedDevice:
 class TimedSimulator:
     """``SerialSimulator`` (CN105) whose endpoints log their line timing in :attr:`lines`."""
 
-    def __init__(self, units: int, *, wire_time: bool, request_time: float = 0.0) -> None:
+    def __init__(
+        self, units: int, *, wire_time: bool, request_time: float = 0.0, speed: float = 1.0
+    ) -> None:
         self.lines: dict[str, LineLog] = {}
         self._logs_by_unit: dict[int, LineLog] = {}
         inner_factory = serial_device_factory("mitsubishi_cn105")
@@ -123,7 +126,13 @@ class TimedSimulator:
             log = self._logs_by_unit.setdefault(id(unit), LineLog())
             return TimedDevice(inner_factory(unit), unit, log)
 
-        self.sim = SerialSimulator(units=units, seed=1, wire_time=wire_time, device_factory=factory)
+        self.sim = SerialSimulator(
+            units=units,
+            clock=ScaledClock(speed) if speed != 1.0 else RealClock(),
+            seed=1,
+            wire_time=wire_time,
+            device_factory=factory,
+        )
         # The simulator writes the host's requests to the pty at once; a real 2400 baud line
         # needs a frame time to carry them. Delaying each reply by that much models it.
         self.request_time = request_time

@@ -4,8 +4,9 @@ retained state showing the new setpoint. 10 simulated CN105 units polled every 2
     .venv/bin/python bench/set_latency.py [--quick] [--commands 200] [--json out.json]
 
 The simulator and the MQTT client share this process and one clock (``time.perf_counter``); the
-daemon runs as its own process. Each command goes to the next unit in turn, after a random pause,
-so commands land at random points of the units' poll cycles. See docs/benchmarks.md.
+daemon runs as its own process. Every unit gets its own stream of commands (alternating two
+setpoints) with exponentially distributed pauses, all units at once, so commands land at random
+points of the units' poll cycles. See docs/benchmarks.md.
 
 Scenarios (``--scenarios``):
 
@@ -60,13 +61,17 @@ class Sent:
     state_at: float
 
 
-async def drive(watcher: Watcher, count: int, max_gap: float, rng: random.Random) -> list[Sent]:
-    """Send ``count`` commands one after another; returns those whose state came back."""
+async def drive_unit(
+    watcher: Watcher, unit_id: str, count: int, mean_pause: float, rng: random.Random
+) -> list[Sent]:
+    """Send ``count`` commands to one unit, each after a random pause; wait for each state."""
     sent: list[Sent] = []
     for index in range(count):
-        unit_id = f"sim_{index % UNIT_COUNT + 1}"
-        target = SETPOINTS[(index // UNIT_COUNT) % 2]
-        await asyncio.sleep(rng.uniform(0.0, max_gap))
+        target = SETPOINTS[index % 2]
+        # Exponential pauses make the commands a Poisson stream, which samples the unit's poll
+        # cycle uniformly in time (a fixed rhythm could lock onto the cycle and never hit a
+        # poll, or always). Capped so the run stays bounded.
+        await asyncio.sleep(min(rng.expovariate(1.0 / mean_pause), 4 * mean_pause))
         arrival = watcher.expect_setpoint(unit_id, target)
         published_at = time.perf_counter()
         await watcher.publish(f"{unit_id}/set", json.dumps({"target_temperature": target}))
@@ -77,6 +82,21 @@ async def drive(watcher: Watcher, count: int, max_gap: float, rng: random.Random
             continue
         sent.append(Sent(unit_id, target, published_at, state_at))
     return sent
+
+
+async def drive(watcher: Watcher, count: int, mean_pause: float, seed: int) -> list[Sent]:
+    """All units at once, each with its own command stream; ``count`` commands in total."""
+    streams = [
+        drive_unit(
+            watcher,
+            f"sim_{unit + 1}",
+            count // UNIT_COUNT + (1 if unit < count % UNIT_COUNT else 0),
+            mean_pause,
+            random.Random(seed * 1000 + unit),
+        )
+        for unit in range(UNIT_COUNT)
+    ]
+    return [command for stream in await asyncio.gather(*streams) for command in stream]
 
 
 def decompose(sent: list[Sent], lines: dict[str, LineLog]) -> dict[str, list[float]]:
@@ -125,7 +145,7 @@ def decompose(sent: list[Sent], lines: dict[str, LineLog]) -> dict[str, list[flo
 
 
 async def run_scenario(
-    name: str, workdir: Path, broker_url: str, commands: int, max_gap: float, seed: int
+    name: str, workdir: Path, broker_url: str, commands: int, mean_pause: float, seed: int
 ) -> dict[str, Any]:
     settings = SCENARIOS[name]
     scenario_dir = workdir / name
@@ -145,7 +165,7 @@ async def run_scenario(
             await asyncio.sleep(3.0)  # past the first polls and the discovery burst
             cpu_before, started = daemon.cpu_seconds(), time.perf_counter()
             exchanges_before = sim.exchanges()
-            sent = await drive(watcher, commands, max_gap, random.Random(seed))
+            sent = await drive(watcher, commands, mean_pause, seed)
             elapsed = time.perf_counter() - started
             cpu = daemon.cpu_seconds() - cpu_before
             memory = daemon.memory_mib()
@@ -202,7 +222,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             for name in args.scenarios:
                 print(f"running scenario {name!r}: {args.commands} commands ...", flush=True)
                 result = await run_scenario(
-                    name, workdir, broker.url, args.commands, args.max_gap, args.seed
+                    name, workdir, broker.url, args.commands, args.mean_pause, args.seed
                 )
                 report(result)
                 results.append(result)
@@ -211,7 +231,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "machine": machine_info(),
         "units": UNIT_COUNT,
         "frame_time_ms": round(FRAME_TIME * 1000, 1),
-        "max_gap_s": args.max_gap,
+        "mean_pause_s": args.mean_pause,
         "broker_tcp_nodelay": args.broker_nodelay,
         "scenarios": results,
     }
@@ -219,9 +239,13 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="20 commands per scenario")
+    parser.add_argument(
+        "--quick", action="store_true", help="20 commands per scenario, 0.5 s mean pause"
+    )
     parser.add_argument("--commands", type=int, default=200, help="commands per scenario")
-    parser.add_argument("--max-gap", type=float, default=0.25, help="max random pause, s")
+    parser.add_argument(
+        "--mean-pause", type=float, default=2.5, help="mean pause between a unit's commands, s"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--scenarios", default="instant,wire,line", help="comma-separated: instant,wire,line"
@@ -237,6 +261,7 @@ def parse_args() -> argparse.Namespace:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     if args.quick:
         args.commands = min(args.commands, 20)
+        args.mean_pause = min(args.mean_pause, 0.5)
     return args
 
 

@@ -204,3 +204,16 @@ def test_parser_clear_forgets_a_partial_frame(vectors: dict[str, Vector]) -> Non
     parser.clear()
     assert parser.pending == 0
     assert parser.feed(vectors["C2"].frame)[0].raw == vectors["C2"].frame
+
+
+def test_parser_tells_how_many_bytes_a_partial_frame_still_needs() -> None:
+    # source: echavet tests/unit/test_real_frames.cpp (serial.md §3.8 C6)
+    c6 = bytes.fromhex("FC 62 01 30 10 02 00 00 01 01 1A 00 00 00 00 03 AB 00 00 00 00 91")
+    parser = FrameParser()
+    assert parser.missing == 0
+    parser.feed(c6[:1])
+    assert parser.missing == 5  # header not complete yet: at least header + checksum
+    parser.feed(c6[1:10])
+    assert parser.missing == len(c6) - 10
+    assert parser.feed(c6[10:])
+    assert parser.missing == 0

@@ -369,3 +369,22 @@ async def test_unit_fault_codes_raise_and_clear_events(
         await run.send("sim_1/set", b"", retain=True)
         await asyncio.sleep(0.3)
         assert not run.observer.events(mqtt_base, "command_rejected")
+
+
+async def test_a_command_arriving_during_a_poll_goes_out_when_the_poll_ends(
+    mosquitto: MosquittoBroker, mqtt_base: str, tmp_path: Path
+) -> None:
+    # With a 30 s poll interval, a command that waited for the next poll would miss the
+    # 10 s wait below: this guards the actor's wake-up, not its speed.
+    async with running_daemon(
+        mosquitto.url, mqtt_base, tmp_path, units=1, poll_interval=30.0
+    ) as run:
+        endpoint = run.sim.endpoint("sim_1")
+        endpoint.reply_delay = 0.15  # a poll cycle now takes the better part of a second
+        await run.send("sim_1/get", b"")
+        await asyncio.sleep(0.3)  # the poll is under way
+        await run.send("sim_1/set", b'{"mode": "cool", "target_temperature": 25}')
+        await run.wait_state(
+            "sim_1", lambda s: s["target_temperature"] == 25.0 and s["mode"] == "cool", timeout=10
+        )
+        assert endpoint.unit.target_temperature == 25.0

@@ -303,6 +303,10 @@ class Cn105Client:
                 if frame.type == reply_type and (code is None or frame.code == code):
                     return frame
                 log.debug("%s: ignoring %s while waiting for %s", self._name, frame.hex(), what)
+            if self._parser.missing:
+                # At 2400 baud bytes trickle in one by one; waking up for each costs most of
+                # the daemon's idle CPU. Sleep until the rest of the frame can be there.
+                await asyncio.sleep(min(self._parser.missing * BYTE_TIME, remaining))
             if self._parser.garbage_bytes != garbage_before:
                 log.debug(
                     "%s: skipped %d garbage bytes (%d bad frames so far)",
@@ -320,6 +324,10 @@ class Cn105Client:
     @property
     def _name(self) -> str:
         return self._ctx.unit_id
+
+
+# Seconds per byte on the wire: start bit, 8 data bits, parity, stop bit.
+BYTE_TIME = 11 / SERIAL_SETTINGS.baudrate
 
 
 def derive_action(

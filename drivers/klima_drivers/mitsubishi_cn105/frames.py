@@ -134,6 +134,16 @@ class FrameParser:
         """Bytes held while waiting for the rest of a frame."""
         return len(self._buffer)
 
+    @property
+    def missing(self) -> int:
+        """Bytes still to come for the partial frame held now (a lower bound; 0 if none)."""
+        buf = self._buffer
+        if not buf or buf[0] != START:
+            return 0
+        if len(buf) < HEADER_LENGTH:
+            return HEADER_LENGTH + 1 - len(buf)  # at least the header and a checksum
+        return max(0, HEADER_LENGTH + buf[4] + 1 - len(buf))
+
     def clear(self) -> None:
         """Forget a partial frame (e.g. stale bytes before a new request)."""
         self._buffer.clear()
