@@ -306,7 +306,7 @@ class Cn105Client:
             if self._parser.missing:
                 # At 2400 baud bytes trickle in one by one; waking up for each costs most of
                 # the daemon's idle CPU. Sleep until the rest of the frame can be there.
-                await asyncio.sleep(min(self._parser.missing * BYTE_TIME, remaining))
+                await link.gather_input(min(self._parser.missing * BYTE_TIME, remaining))
             if self._parser.garbage_bytes != garbage_before:
                 log.debug(
                     "%s: skipped %d garbage bytes (%d bad frames so far)",

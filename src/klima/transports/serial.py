@@ -63,6 +63,21 @@ class SerialLink:
             raise LinkLostError(f"{self.port} was closed by the other end")
         return data
 
+    async def gather_input(self, seconds: float) -> None:
+        """Let ``seconds`` of bytes collect in the kernel's buffer instead of waking per byte.
+
+        At 2400 baud a frame trickles in one byte every 4.6 ms; reading each one as it comes
+        costs most of an idle daemon's CPU. Pausing the transport lets the next read take them
+        all at once.
+        """
+        transport = self._writer.transport
+        transport.pause_reading()  # type: ignore[attr-defined]  # a ReadTransport underneath
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            if not self._closed:
+                transport.resume_reading()  # type: ignore[attr-defined]
+
     def discard_input(self) -> None:
         """Drop bytes already buffered (stale replies after a timeout)."""
         buffered = getattr(self._reader, "_buffer", None)
