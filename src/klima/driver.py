@@ -68,8 +68,12 @@ class SerialClient(Protocol):
         """Open the port and complete the handshake. Raises DriverError / KlimaTimeoutError."""
         ...
 
-    async def poll(self) -> Observation:
-        """Run one poll cycle and return what the unit reported."""
+    async def poll(self, interrupted: Callable[[], bool] | None = None) -> Observation:
+        """Run one poll cycle and return what the unit reported.
+
+        ``interrupted()`` turning true (a command is waiting) may end the cycle early: return
+        what has been read so far, leaving out what was not.
+        """
         ...
 
     async def apply(self, command: UnitCommand, current: UnitState) -> None:

@@ -246,7 +246,7 @@ class Unit:
             if self._refresh or self._clock() >= next_poll:
                 self._refresh = False
                 try:
-                    observation = await client.poll()
+                    observation = await client.poll(interrupted=self._command_waiting)
                 except KlimaTimeoutError:
                     if self._clock() - last_valid > self.config.reconnect_after:
                         raise LinkLostError(
@@ -260,6 +260,9 @@ class Unit:
                         self._set_available(online=True)
                 next_poll = self._clock() + self.config.poll_interval
             await self._sleep_until(next_poll)
+
+    def _command_waiting(self) -> bool:
+        return self._queued is not None
 
     async def _sleep_until(self, deadline: float) -> None:
         wait = deadline - self._clock()

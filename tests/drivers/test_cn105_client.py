@@ -266,3 +266,18 @@ async def test_calls_after_close_are_link_lost(cn105_pty: Cn105Pty) -> None:
     await client.close()
     with pytest.raises(LinkLostError):
         await client.poll()
+
+
+async def test_poll_ends_early_when_a_command_is_waiting(cn105_pty: Cn105Pty) -> None:
+    """After the settings reply the cycle stops once `interrupted()` says a command waits."""
+    client = make_client(cn105_pty.port)
+    await client.connect()
+    try:
+        before = len(sent_codes(cn105_pty.received, 0x42))
+        observation = await client.poll(interrupted=lambda: True)
+    finally:
+        await client.close()
+    assert sent_codes(cn105_pty.received, 0x42)[before:] == [2]  # settings only
+    assert observation.power is False
+    assert observation.current_temperature is None  # the temperatures query was skipped
+    assert "action" not in observation.cleared  # unread is not "unknown"

@@ -36,6 +36,8 @@ from klima_drivers.mitsubishi_cn105.frames import (
 from klima_drivers.mitsubishi_cn105.unit_traits import CN105_TRAITS, unit_traits
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from klima.driver import DriverContext, FrameDirection
     from klima.state import UnitState
     from klima.traits import Traits
@@ -167,12 +169,20 @@ class Cn105Client:
 
     # --- polling ------------------------------------------------------------------------
 
-    async def poll(self) -> Observation:
-        """One cycle of queries. Raises KlimaTimeoutError if the settings query goes unanswered."""
+    async def poll(self, interrupted: Callable[[], bool] | None = None) -> Observation:
+        """One cycle of queries. Raises KlimaTimeoutError if the settings query goes unanswered.
+
+        ``interrupted`` is asked between queries; once it says yes (a command is waiting) the
+        cycle ends early with what it has, so the command does not wait for the whole cycle.
+        """
         replies: dict[int, bytes] = {}
+        complete = True
         for code in POLL_CYCLE:
             if code in self._skipped:
                 continue
+            if replies and interrupted is not None and interrupted():
+                complete = False
+                break
             try:
                 frame = await self._query(code)
             except KlimaTimeoutError:
@@ -181,7 +191,7 @@ class Cn105Client:
                 self._note_miss(code)
                 continue
             replies[code] = frame.payload
-        return self._observation(replies)
+        return self._observation(replies, complete=complete)
 
     async def _query(self, code: int) -> Frame:
         name = codec.QUERY_NAMES.get(code, f"{code:02X}")
@@ -200,7 +210,7 @@ class Cn105Client:
             self._skipped.add(code)
             log.info("%s: the unit never answers the %s query; not asking again", self._name, name)
 
-    def _observation(self, replies: dict[int, bytes]) -> Observation:
+    def _observation(self, replies: dict[int, bytes], *, complete: bool = True) -> Observation:
         settings = codec.decode_settings(replies[codec.SETTINGS])
         self._note_settings(settings)
         temps = operating = run = None
@@ -220,7 +230,7 @@ class Cn105Client:
             run = codec.decode_run_state(replies[codec.RUN_STATE])
         cleared: set[str] = set()
         action = derive_action(settings, operating, run, temps.room_temperature if temps else None)
-        if action is None:
+        if action is None and complete:
             cleared.add("action")  # not enough reported to tell: unknown, not the old value
         if codec.ERRORS in replies:
             fields["fault_code"] = codec.decode_errors(replies[codec.ERRORS])
