@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from klima.errors import UnknownDriverError
+from klima.ir import IrCodec, IrEncoder
 
 if TYPE_CHECKING:
     from klima.state import Observation, UnitCommand, UnitState
@@ -97,6 +98,10 @@ class DriverInfo:
     options_model: type[BaseModel] = NoOptions
     serial: SerialSettings | None = None
     create_client: Callable[[DriverContext], SerialClient] | None = None
+    # IR drivers: the encoder a unit uses (built from the unit's validated driver options),
+    # and the brand codec itself where there is one (for `klima ir decode/encode`).
+    create_ir: Callable[[BaseModel], IrEncoder] | None = None
+    ir_codec: IrCodec | None = None
     # Decodes one raw frame for field debugging (`klima decode`); raises ProtocolError.
     decode_frame: Callable[[bytes], dict[str, Any]] | None = None
     description: str = ""
@@ -113,6 +118,8 @@ class DriverInfo:
             problems.append("models is empty")
         if self.kind == "serial" and (self.serial is None or self.create_client is None):
             problems.append("a serial driver needs serial settings and create_client")
+        if self.kind == "ir" and self.create_ir is None:
+            problems.append("an IR driver needs create_ir")
         if not self.traits.modes:
             problems.append("traits list no modes")
         if self.options_model.model_config.get("extra") != "forbid":

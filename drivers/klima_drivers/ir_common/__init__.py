@@ -1,0 +1,1 @@
+"""Building blocks shared by the IR brand codecs (pure, no I/O)."""
