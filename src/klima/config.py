@@ -114,11 +114,55 @@ class DaemonConfig(_Strict):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+class BlasterConfig(_Strict):
+    """A Broadlink RM blaster; several IR units may share one."""
+
+    id: Annotated[str, Field(pattern=_ID)]
+    host: str = Field(description="IP address or host name of the blaster.")
+    port: Annotated[int, Field(ge=1, le=65535)] = 80
+    mac: str | None = Field(
+        None, pattern=r"^[0-9A-Fa-f]{2}([:-]?[0-9A-Fa-f]{2}){5}$", description="e.g. 34:ea:34:…"
+    )
+    devtype: Annotated[int, Field(ge=0, le=0xFFFF)] | None = Field(
+        None, description="Broadlink device type, e.g. 0x6026; found by a hello when unset."
+    )
+    timeout: Annotated[float, Field(gt=0, le=30)] = Field(
+        5.0, description="Seconds to wait for the blaster to answer one request."
+    )
+
+
+class FeedbackConfig(_Strict):
+    """A sensor that shows whether an IR unit really follows (IR itself has no readback)."""
+
+    topic: str = Field(description="MQTT topic of a smart plug's power or a contact sensor.")
+    json_path: str | None = Field(
+        None, description='Dotted path into a JSON payload, e.g. "power" or "ENERGY.Power".'
+    )
+    kind: Literal["power", "contact"] = Field(
+        "power",
+        description="power: the value is watts, above on_above_w means running; contact: "
+        "the value is ON/OFF (true/false, 1/0).",
+    )
+    on_above_w: Annotated[float, Field(ge=0)] = 50.0
+    settle_s: Annotated[float, Field(ge=0, le=3600)] = Field(
+        90.0, description="Seconds after a power change before the feedback is judged."
+    )
+
+
 class UnitConfig(_Strict):
     id: Annotated[str, Field(pattern=_ID, description="Stable slug used in MQTT topics.")]
     name: str | None = None
     driver: str
     port: str | None = Field(None, description="Serial device (serial drivers).")
+    blaster: str | None = Field(None, description="Id of the [[blasters]] entry (IR drivers).")
+    feedback: FeedbackConfig | None = None
+    keepalive_resend: Annotated[float, Field(ge=60, le=86400)] | None = Field(
+        None, description="IR: re-send the full state this often (seconds), e.g. 1800."
+    )
+    blaster_sensor: bool = Field(
+        default=False,
+        description="IR: use the blaster's own temperature sensor (RM4) as the room temperature.",
+    )
     options: dict[str, Any] = Field(
         default_factory=dict, description="Driver-specific options, checked by the driver."
     )
@@ -162,10 +206,20 @@ class KlimaConfig(_Strict):
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    blasters: list[BlasterConfig] = Field(default_factory=list)
     units: list[UnitConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_units(self) -> KlimaConfig:
+        blasters = [b.id for b in self.blasters]
+        if len(set(blasters)) != len(blasters):
+            raise ValueError("a blaster id is used twice")
+        for unit in self.units:
+            if unit.blaster is not None and unit.blaster not in blasters:
+                known = ", ".join(blasters) or "none declared"
+                raise ValueError(
+                    f"unit {unit.id!r} names blaster {unit.blaster!r} (blasters: {known})"
+                )
         seen: set[str] = set()
         for unit in self.units:
             if unit.id == "bridge":
@@ -285,6 +339,8 @@ def _check_unit(index: int, unit: UnitConfig, registry: DriverRegistry) -> list[
     problems: list[str] = []
     if info.kind == "serial" and not unit.port:
         problems.append(f"{where}.port: required for serial driver {info.name!r}")
+    if info.kind == "ir" and not unit.blaster:
+        problems.append(f"{where}.blaster: required for IR driver {info.name!r}")
     try:
         info.options_model.model_validate(unit.options)
     except ValidationError as exc:

@@ -15,19 +15,22 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from klima.assembly import build_units
 from klima.driver import DriverRegistry, FrameDirection, default_registry
 from klima.mqtt.bridge import MqttBridge
 from klima.mqtt.embedded import EmbeddedBroker
 from klima.mqtt.settings import MqttSettings, tls_context
 from klima.persistence import Store
 from klima.sdnotify import Notifier, run_watchdog
-from klima.state import UnitState
-from klima.unit import Unit
+from klima.transports.broadlink import BlasterHub, BlasterSpec
+from klima.unit_ir import IrUnit
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
     from klima.config import KlimaConfig
+    from klima.state import UnitState
+    from klima.unit import Unit
 
 log = logging.getLogger(__name__)
 
@@ -145,14 +148,42 @@ class Daemon:
 
     async def _run_with_store(self, store: Store, notifier: Notifier, started: float) -> None:
         listener = _Listener(store)
-        saved = store.load_states()
-        for unit_config in self.config.units:
-            info = self.registry.get(unit_config.driver)
-            restored = saved.get(unit_config.id)
-            initial = UnitState.from_json(restored) if restored else None
-            if initial:
-                log.info("unit %s: restored last known state", unit_config.id)
-            self.units[unit_config.id] = Unit(unit_config, info, listener, initial_state=initial)
+        async with contextlib.AsyncExitStack() as stack:
+            blasters = await stack.enter_async_context(self._blaster_hub())
+            self.units = build_units(
+                self.config, self.registry, listener, store.load_states(), blasters
+            )
+            await self._run_units(listener, notifier, started)
+
+    @contextlib.asynccontextmanager
+    async def _blaster_hub(self) -> AsyncIterator[BlasterHub | None]:
+        """The Broadlink blasters, when any are configured (a missing one is retried)."""
+        if not self.config.blasters:
+            yield None
+            return
+        hub = BlasterHub(
+            [
+                BlasterSpec(
+                    id=b.id,
+                    host=b.host,
+                    port=b.port,
+                    mac=b.mac,
+                    devtype=b.devtype,
+                    timeout=b.timeout,
+                )
+                for b in self.config.blasters
+            ],
+            on_availability=self._blaster_availability,
+        )
+        async with hub:
+            yield hub
+
+    def _blaster_availability(self, blaster_id: str, online: bool) -> None:
+        for unit in self.units.values():
+            if isinstance(unit, IrUnit) and unit.blaster == blaster_id:
+                unit.blaster_availability(online=online)
+
+    async def _run_units(self, listener: _Listener, notifier: Notifier, started: float) -> None:
         async with _broker(self.config) as url:
             self.broker_url = url
             bridge = MqttBridge(
@@ -161,6 +192,11 @@ class Daemon:
                 hub_id=self.config.hub_id,
                 discovery=self.config.mqtt.discovery,
                 publish_frames=frozenset(u.id for u in self.config.units if u.publish_frames),
+                feedback={
+                    u.config.feedback.topic: u.feedback_message
+                    for u in self.units.values()
+                    if isinstance(u, IrUnit) and u.config.feedback is not None
+                },
             )
             self.bridge = bridge
             listener.bridge = bridge

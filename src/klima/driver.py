@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from klima.errors import UnknownDriverError
-from klima.ir import IrCodec, IrEncoder
 
 if TYPE_CHECKING:
+    from klima.ir import IrCodec, IrEncoder
     from klima.state import Observation, UnitCommand, UnitState
     from klima.traits import Traits
 

@@ -68,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     decode.add_argument("hex", nargs="+", help="frame bytes, e.g. 'FC 7A 01 30 01 00 54'")
     decode.set_defaults(handler=_decode)
 
+    _add_ir_commands(sub)
+
     schema = sub.add_parser("schema", help="print the config file's JSON schema")
     schema.set_defaults(handler=lambda _a: _print_json(json_schema()))
 
@@ -104,6 +106,59 @@ def _parser() -> argparse.ArgumentParser:
     companion.add_broker_arguments(request)
     request.set_defaults(handler=_request)
     return parser
+
+
+def _add_ir_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ir = sub.add_parser("ir", help="infrared: decode, encode, learn codes")
+    ir_sub = ir.add_subparsers(metavar="COMMAND")
+    decode = ir_sub.add_parser("decode", help="identify a code and print what it means as JSON")
+    decode.add_argument("--driver", help="only try this driver (default: every IR codec)")
+    decode.add_argument(
+        "--format", default="auto", choices=["auto", "broadlink", "state", "pulses"]
+    )
+    decode.add_argument(
+        "code", nargs="+", help="base64/hex Broadlink code, state hex, or µs pulses"
+    )
+    decode.set_defaults(handler=_ir_decode)
+    encode = ir_sub.add_parser("encode", help="build the frame for a desired state")
+    encode.add_argument("--driver", required=True)
+    encode.add_argument("--format", default="broadlink", choices=["state", "pulses", "broadlink"])
+    encode.add_argument("assignments", nargs="*", metavar="key=value")
+    encode.set_defaults(handler=_ir_encode)
+    learn = ir_sub.add_parser("learn", help="capture a code from a remote with a blaster")
+    learn.add_argument("--blaster", required=True, metavar="HOST")
+    learn.add_argument("--port", type=int, default=80)
+    learn.add_argument("--timeout", type=float, default=30.0)
+    learn.set_defaults(handler=_ir_learn)
+    discover = sub.add_parser("discover", help="list Broadlink devices on the LAN")
+    discover.add_argument("--target", default="255.255.255.255", help="broadcast address")
+    discover.add_argument("--port", type=int, default=80)
+    discover.add_argument("--timeout", type=float, default=5.0)
+    discover.set_defaults(handler=_discover)
+
+
+def _ir_decode(args: argparse.Namespace) -> int:
+    from klima.cli.ir import run_decode  # noqa: PLC0415 - the codecs load only when needed
+
+    return run_decode(" ".join(args.code), args.format, args.driver)
+
+
+def _ir_encode(args: argparse.Namespace) -> int:
+    from klima.cli.ir import run_encode  # noqa: PLC0415
+
+    return run_encode(args.driver, args.assignments, args.format)
+
+
+def _ir_learn(args: argparse.Namespace) -> int:
+    from klima.cli.ir_tools import run_learn  # noqa: PLC0415 - imports the broadlink library
+
+    return run_learn(args.blaster, args.port, args.timeout)
+
+
+def _discover(args: argparse.Namespace) -> int:
+    from klima.cli.ir_tools import run_discover  # noqa: PLC0415
+
+    return run_discover(args.target, args.port, args.timeout)
 
 
 def _run(args: argparse.Namespace) -> int:

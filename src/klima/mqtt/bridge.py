@@ -38,6 +38,7 @@ class MqttBridge:
         hub_id: str,
         discovery: bool = True,
         publish_frames: frozenset[str] = frozenset(),
+        feedback: Mapping[str, Callable[[bytes], None]] | None = None,
     ) -> None:
         self.settings = settings
         self.base = settings.base_topic
@@ -45,6 +46,8 @@ class MqttBridge:
         self.units = dict(units)
         self.discovery = discovery
         self.publish_frames = publish_frames
+        # Other bridges' topics some units listen to (e.g. a smart plug's power as IR feedback).
+        self._external = dict(feedback or {})
         self.started_at = datetime.now(UTC)
         self._requests: dict[str, RequestHandler] = {
             "health_check": self._health_check,
@@ -63,6 +66,7 @@ class MqttBridge:
                 f"{self.base}/bridge/request/#",
                 f"{settings.discovery_prefix}/status",
                 *([f"{settings.discovery_prefix}/device/+/config"] if discovery else []),
+                *self._external,
             ],
             on_message=self._on_message,
             on_connected=self._on_connected,
@@ -166,6 +170,10 @@ class MqttBridge:
     # ------------------------------------------------------------------ incoming
 
     async def _on_message(self, topic: str, payload: bytes, retain: bool) -> None:
+        handler = self._external.get(topic)
+        if handler is not None:
+            handler(payload)
+            return
         if topic == f"{self.settings.discovery_prefix}/status":
             if payload.strip().lower() == b"online":
                 log.info("Home Assistant is online; re-sending discovery")
@@ -203,7 +211,7 @@ class MqttBridge:
             elif verb == "get":
                 self.publish_state(unit)
                 self.publish_availability(unit)
-                unit.request_refresh()
+                unit.request_refresh(resync=_wants_resync(payload))
         except CommandError as exc:
             self._reject(unit_id, topic, exc)
 
@@ -340,3 +348,14 @@ def _remote_value(value: Any) -> float | None:
     if not -30.0 <= number <= 60.0:
         raise CommandError(REMOTE_TEMPERATURE, "remote_temperature outside -30..60 °C", [-30, 60])
     return number
+
+
+def _wants_resync(payload: bytes) -> bool:
+    """``<unit>/get`` with ``{"resync": true}`` re-sends the full state (IR) or re-polls."""
+    if not payload.strip():
+        return False
+    data = decode_json_object(payload)
+    resync = data.get("resync", False)
+    if not isinstance(resync, bool):
+        raise CommandError("resync", "resync must be true or false", [True, False])
+    return resync
