@@ -15,6 +15,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
+from klima_sim.broadlink_cli import add_broadlink_parser
 from klima_sim.clock import Clock, RealClock, ScaledClock
 from klima_sim.devices import SERIAL_DEVICES
 from klima_sim.serial_sim import SerialSimulator
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_serial_command(sub)
+    add_broadlink_parser(sub)
     _add_demo_command(sub)
     return parser
 

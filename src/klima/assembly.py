@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from klima.errors import ConfigError
 from klima.state import StateSource, UnitState
 from klima.unit_ir import BlasterPort, IrUnit
 from klima.unit_serial import SerialUnit
@@ -35,7 +36,11 @@ def build_units(
         initial = UnitState.from_json(dict(restored)) if restored else None
         if initial:
             log.info("unit %s: restored last known state", unit_config.id)
-        units[unit_config.id] = build_unit(unit_config, registry, listener, initial, blasters)
+        try:
+            units[unit_config.id] = build_unit(unit_config, registry, listener, initial, blasters)
+        except ConfigError as exc:
+            # One unit's broken driver file must not take the other units down with it.
+            log.error("unit %s is disabled: %s", unit_config.id, exc)  # noqa: TRY400
     return units
 
 

@@ -131,6 +131,20 @@ class BlasterConfig(_Strict):
     )
 
 
+class BroadlinkConfig(_Strict):
+    """How Klima paces and watches all its blasters."""
+
+    heartbeat_interval: Annotated[float, Field(gt=0, le=3600)] = Field(
+        120.0, description="Seconds between pings (newer firmware reboots without them)."
+    )
+    offline_after: Annotated[int, Field(ge=1, le=100)] = Field(
+        3, description="Consecutive failures before a blaster (and its units) is offline."
+    )
+    send_gap: Annotated[float, Field(ge=0, le=5)] = Field(
+        0.3, description="Seconds between two transmissions on one blaster."
+    )
+
+
 class FeedbackConfig(_Strict):
     """A sensor that shows whether an IR unit really follows (IR itself has no readback)."""
 
@@ -206,6 +220,7 @@ class KlimaConfig(_Strict):
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    broadlink: BroadlinkConfig = Field(default_factory=BroadlinkConfig)
     blasters: list[BlasterConfig] = Field(default_factory=list)
     units: list[UnitConfig] = Field(default_factory=list)
 
@@ -342,9 +357,15 @@ def _check_unit(index: int, unit: UnitConfig, registry: DriverRegistry) -> list[
     if info.kind == "ir" and not unit.blaster:
         problems.append(f"{where}.blaster: required for IR driver {info.name!r}")
     try:
-        info.options_model.model_validate(unit.options)
+        options = info.options_model.model_validate(unit.options)
     except ValidationError as exc:
         problems.extend(f"{where}.options.{_loc(err['loc'])}: {err['msg']}" for err in exc.errors())
+    else:
+        if info.create_ir is not None:
+            try:  # e.g. a SmartIR code file: check it now, not when the daemon starts
+                info.create_ir(options)
+            except ConfigError as exc:
+                problems.append(f"{where}.options: {exc}")
     try:
         info.traits.narrowed(min_temp=unit.min_temp, max_temp=unit.max_temp)
     except ValueError as exc:

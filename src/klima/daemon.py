@@ -22,7 +22,8 @@ from klima.mqtt.embedded import EmbeddedBroker
 from klima.mqtt.settings import MqttSettings, tls_context
 from klima.persistence import Store
 from klima.sdnotify import Notifier, run_watchdog
-from klima.transports.broadlink import BlasterHub, BlasterSpec
+from klima.transports.blaster import Blaster, HubSettings
+from klima.transports.broadlink import BroadlinkHub
 from klima.unit_ir import IrUnit
 
 if TYPE_CHECKING:
@@ -156,23 +157,21 @@ class Daemon:
             await self._run_units(listener, notifier, started)
 
     @contextlib.asynccontextmanager
-    async def _blaster_hub(self) -> AsyncIterator[BlasterHub | None]:
+    async def _blaster_hub(self) -> AsyncIterator[BroadlinkHub | None]:
         """The Broadlink blasters, when any are configured (a missing one is retried)."""
         if not self.config.blasters:
             yield None
             return
-        hub = BlasterHub(
+        hub = BroadlinkHub(
             [
-                BlasterSpec(
-                    id=b.id,
-                    host=b.host,
-                    port=b.port,
-                    mac=b.mac,
-                    devtype=b.devtype,
-                    timeout=b.timeout,
-                )
+                Blaster(b.id, b.host, b.port, mac=b.mac, devtype=b.devtype, timeout=b.timeout)
                 for b in self.config.blasters
             ],
+            HubSettings(
+                heartbeat_interval=self.config.broadlink.heartbeat_interval,
+                offline_after=self.config.broadlink.offline_after,
+                send_gap=self.config.broadlink.send_gap,
+            ),
             on_availability=self._blaster_availability,
         )
         async with hub:

@@ -84,5 +84,29 @@ class LinkLostError(DriverError):
     """The transport closed or went silent; the unit is unreachable until it reconnects."""
 
 
+class BlasterError(DriverError):
+    """A Broadlink blaster refused or failed a request, or could not be reached.
+
+    ``code`` is the device's or the library's error code where there is one (broadlink.md §A7:
+    -1 locked, -7 key expired, -10 nothing learned, -4000 timeout …).
+    """
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class BlasterTimeoutError(BlasterError, KlimaTimeoutError):
+    """A Broadlink blaster did not answer in time (or learned no code in time)."""
+
+
+class BlasterAuthError(BlasterError):
+    """A Broadlink blaster refused authentication: it is locked (unlock it in the app)."""
+
+
+class BlasterOfflineError(BlasterError, LinkLostError):
+    """A Broadlink blaster is marked offline; it is retried in the background."""
+
+
 class StorageError(KlimaError):
     """The database could not be opened or written."""

@@ -89,6 +89,24 @@ class IrEncoder(Protocol):
         ...
 
 
+def default_state(traits: Traits) -> UnitState:
+    """What an IR unit is assumed to be before Klima has sent anything: off, and every
+    setting at the first value its remote offers (toggle protocols need a known start)."""
+    from klima.state import UnitState  # noqa: PLC0415 - keep this module free of import cycles
+
+    low, high = traits.limits_for(None)
+    return UnitState(
+        power=False,
+        mode=traits.modes[0],
+        target_temperature=min(max(24.0, low), high),
+        fan_mode=traits.fan_modes[0] if traits.fan_modes else None,
+        swing_mode=traits.swing_modes[0] if traits.swing_modes else None,
+        swing_horizontal_mode=(
+            traits.swing_horizontal_modes[0] if traits.swing_horizontal_modes else None
+        ),
+    )
+
+
 class CodecEncoder:
     """Adapts a brand :class:`IrCodec` to :class:`IrEncoder` (pulses → Broadlink payloads)."""
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from klima.control.feedback import read_feedback
 from klima.errors import CommandError, DriverError
+from klima.ir import default_state
 from klima.state import StateSource, UnitState
 from klima.unit import Unit, jsonable
 
@@ -51,16 +52,19 @@ class IrUnit(Unit):
         initial_state: UnitState | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(config, info, listener, initial_state=initial_state, clock=clock)
+        traits = encoder.traits.narrowed(min_temp=config.min_temp, max_temp=config.max_temp)
+        start = initial_state or default_state(traits)
+        super().__init__(config, info, listener, initial_state=start, clock=clock)
         if config.blaster is None:
             raise ValueError(f"IR unit {config.id} needs a blaster")
         self.blaster = config.blaster
         self._encoder = encoder
-        self.traits = encoder.traits.narrowed(min_temp=config.min_temp, max_temp=config.max_temp)
+        self.traits = traits
         self._blasters = blasters
         # What the unit was last told: the base for toggles. A restored state was sent before
-        # the restart, so nothing is re-sent until something changes.
-        self._last_sent: UnitState | None = initial_state
+        # the restart, so nothing is re-sent until something changes; a new unit is assumed
+        # to be as its remote starts (off, first fan and swing setting).
+        self._last_sent: UnitState | None = start
         self._observed_power: bool | None = None
         self._judge_at: float | None = None
         self._resent = False

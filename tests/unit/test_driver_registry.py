@@ -6,6 +6,7 @@ import dataclasses
 from importlib.metadata import entry_points
 
 import pytest
+from pydantic import ValidationError
 
 from klima.driver import ENTRY_POINT_GROUP, DriverInfo, DriverRegistry, default_registry
 from klima.errors import UnknownDriverError
@@ -30,13 +31,21 @@ def test_driver_declaration_is_complete(info: DriverInfo) -> None:
     assert Mode.OFF not in traits.modes
     assert traits.min_temp < traits.max_temp
     assert traits.temp_step in (0.5, 1.0)
-    # Default options validate, unknown option keys are refused.
-    info.options_model.model_validate({})
+    # Options are either all optional or only miss what must be given; unknown keys are refused.
+    required = [n for n, f in info.options_model.model_fields.items() if f.is_required()]
+    if required:
+        with pytest.raises(ValidationError) as err:
+            info.options_model.model_validate({})
+        assert {e["type"] for e in err.value.errors()} == {"missing"}
+    else:
+        info.options_model.model_validate({})
     with pytest.raises(ValueError, match="Extra inputs"):
         info.options_model.model_validate({"surely_not_an_option": 1})
     if info.kind == "serial":
         assert info.serial is not None and info.create_client is not None
         assert info.decode_frame is not None, "serial drivers must support `klima decode`"
+    if info.kind == "ir":
+        assert info.create_ir is not None
     assert info.to_json()["traits"]["modes"][0] == "off"
 
 

@@ -20,13 +20,12 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from klima.errors import ConfigError
+from klima.errors import ConfigError, ProtocolError
+from klima.irpacket import parse_broadlink
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-IR_PACKET_TYPE = 0x26  # broadlink.md §A10.1; 0xB2 / 0xD7 are RF and must not reach an IR unit
-_HEADER_BYTES = 4  # type, repeat, little-endian length of the pulse area
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 
 
@@ -82,26 +81,12 @@ def decode_code(value: object, key_path: str) -> Code:
             packet = base64.b64decode("".join(item.split()), validate=True)
         except (binascii.Error, ValueError) as exc:
             return Code(key_path, (), f"{where}not valid base64 ({exc})")
-        problem = broadlink_packet_problem(packet)
-        if problem is not None:
-            return Code(key_path, (), where + problem)
+        try:
+            parse_broadlink(packet)  # the blaster would refuse or mangle anything else
+        except ProtocolError as exc:
+            return Code(key_path, (), f"{where}{exc}")
         packets.append(packet)
     return Code(key_path, tuple(packets))
-
-
-def broadlink_packet_problem(packet: bytes) -> str | None:
-    """Why ``packet`` is not a Broadlink IR packet that a blaster can send, or ``None``."""
-    if len(packet) < _HEADER_BYTES + 1:
-        return f"{len(packet)} bytes is too short for a Broadlink IR packet"
-    if packet[0] != IR_PACKET_TYPE:
-        return f"packet type 0x{packet[0]:02X} is not infrared (0x26); RF codes are not supported"
-    declared = packet[2] | packet[3] << 8
-    if declared == 0 or _HEADER_BYTES + declared > len(packet):
-        return (
-            f"the packet declares {declared} bytes of pulses but carries "
-            f"{len(packet) - _HEADER_BYTES}"
-        )
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +131,7 @@ def parse_mode_tree(
     path: Path,
     mode_key: str,
     subtree: object,
+    *,
     fans: tuple[Level, ...],
     swings: tuple[Level, ...],
     notes: list[str],
@@ -174,7 +160,9 @@ def parse_mode_tree(
             if swing_trait not in swing_names:
                 notes.append(f"{fan_where}.{swing_key} is not in swingModes; ignored")
                 continue
-            by_swing[swing_trait] = _parse_temperatures(path, f"{fan_where}.{swing_key}", swing_value)
+            by_swing[swing_trait] = _parse_temperatures(
+                path, f"{fan_where}.{swing_key}", swing_value
+            )
     return tree
 
 
@@ -186,7 +174,7 @@ def _parse_temperatures(path: Path, where: str, value: object) -> Temperatures:
             celsius = float(temp_key)
         except ValueError:
             raise SmartIrFileError(
-                path, key_path, "expected a temperature key such as \"24\" or \"24.5\""
+                path, key_path, 'expected a temperature key such as "24" or "24.5"'
             ) from None
         if not math.isfinite(celsius):
             raise SmartIrFileError(path, key_path, "temperature key is not a finite number")
@@ -204,7 +192,9 @@ def parse_leaf(path: Path, key_path: str, value: object) -> Code:
 def _object(path: Path, where: str, value: object, keyed_by: str) -> dict[str, object]:
     if not isinstance(value, dict):
         found = "a code" if isinstance(value, str | list) else type(value).__name__
-        raise SmartIrFileError(path, where, f"expected an object keyed by {keyed_by}, found {found}")
+        raise SmartIrFileError(
+            path, where, f"expected an object keyed by {keyed_by}, found {found}"
+        )
     return value
 
 

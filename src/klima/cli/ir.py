@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 from klima.commands import parse_assignments
 from klima.driver import DriverInfo, default_registry
 from klima.errors import CommandError, ProtocolError
-from klima.ir import IrSignal
+from klima.ir import IrSignal, default_state
 from klima.irpacket import broadlink_to_signal, signal_to_broadlink
-from klima.state import UnitState
 
 if TYPE_CHECKING:
     from klima.ir import IrCodec
+    from klima.state import UnitState
 
 FORMATS = ("auto", "broadlink", "state", "pulses")
 _PULSES = re.compile(r"^[\s,+\-\d\[\]]+$")
@@ -119,21 +119,10 @@ def encode(driver: str, assignments: list[str], fmt: str) -> list[str]:
 
 
 def _desired_state(codec: IrCodec, assignments: list[str]) -> UnitState:
-    traits = codec.traits
-    low, high = traits.limits_for(None)
-    start = UnitState(
-        power=True,
-        mode=traits.modes[0],
-        target_temperature=min(max(24.0, low), high),
-        fan_mode=traits.fan_modes[0] if traits.fan_modes else None,
-        swing_mode=traits.swing_modes[0] if traits.swing_modes else None,
-        swing_horizontal_mode=(
-            traits.swing_horizontal_modes[0] if traits.swing_horizontal_modes else None
-        ),
-    )
+    start = default_state(codec.traits).replace(power=True)
     if not assignments:
         return start
-    return start.apply(parse_assignments(assignments, traits), start.state_source)
+    return start.apply(parse_assignments(assignments, codec.traits), start.state_source)
 
 
 def run_decode(code: str, fmt: str, driver: str | None) -> int:
