@@ -170,7 +170,7 @@ class UnitConfig(_Strict):
     port: str | None = Field(None, description="Serial device (serial drivers).")
     blaster: str | None = Field(None, description="Id of the [[blasters]] entry (IR drivers).")
     feedback: FeedbackConfig | None = None
-    keepalive_resend: Annotated[float, Field(ge=60, le=86400)] | None = Field(
+    keepalive_resend: Annotated[float, Field(ge=1, le=86400)] | None = Field(
         None, description="IR: re-send the full state this often (seconds), e.g. 1800."
     )
     blaster_sensor: bool = Field(

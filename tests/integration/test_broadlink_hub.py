@@ -177,6 +177,21 @@ async def test_expired_session_is_reauthenticated_and_retried_once() -> None:
     assert events.seen == [("b", True)]
 
 
+async def test_refused_reauthentication_surfaces_as_locked_and_recovers() -> None:
+    async with BroadlinkSimulator([EndpointSpec(devtype=RM4_MINI, units=["mitsubishi_ir"])]) as sim:
+        endpoint = sim.endpoints[0]
+        async with BroadlinkHub([Blaster("b", "127.0.0.1", endpoint.port)], FAST) as hub:
+            await hub.wait_online("b", 2.0)
+            endpoint.expire_key()
+            endpoint.fail_auth(1)  # the re-auth after -7 is refused
+            with pytest.raises(BlasterAuthError, match="locked") as caught:
+                await hub.send("b", packet(cool(18.0)))
+            assert caught.value.code == -1
+            assert hub.is_online("b") is True  # one failure is not an outage
+            await hub.send("b", packet(cool(18.0)))  # a fresh device object authenticates
+            assert endpoint.units[0].unit.target_temperature == 18.0
+
+
 async def test_library_errors_are_translated_never_leaked() -> None:
     async with BroadlinkSimulator([EndpointSpec(devtype=RM4_PRO)]) as sim:
         endpoint = sim.endpoints[0]

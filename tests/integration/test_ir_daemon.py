@@ -229,3 +229,23 @@ async def test_smartir_code_file_drives_a_unit(
             lambda: run.observer.events(mqtt_base, "command_rejected"), what="rejection"
         )
         assert rejected["data"]["field"] == "mode"
+
+
+async def test_keepalive_resends_and_the_blaster_sensor_feeds_the_room_temperature(
+    mosquitto: MosquittoBroker, mqtt_base: str, tmp_path: Path
+) -> None:
+    units = [ir_unit("bedroom", "mitsubishi_ir", keepalive_resend=1.0, blaster_sensor=True)]
+    async with running(mosquitto.url, mqtt_base, tmp_path, ["mitsubishi_ir"], units) as run:
+        endpoint = run.sim.endpoints[0]
+        await run.wait_state(
+            "bedroom", lambda s: s.get("current_temperature") is not None, "blaster sensor"
+        )
+        assert run.state("bedroom")["current_temperature"] == pytest.approx(
+            endpoint.temperature, abs=0.1
+        )
+        await run.send("bedroom/set", b'{"mode": "heat", "target_temperature": 23}')
+        await run.observer.wait_for(lambda: run.frames_sent >= 1, what="the command")
+        sent = run.frames_sent
+        # No command, yet the full state goes out again after the keep-alive interval.
+        await run.observer.wait_for(lambda: run.frames_sent > sent, 10, "keep-alive resend")
+        assert run.sim.unit("sim_1").snapshot()["target_temperature"] == 23.0
