@@ -63,11 +63,10 @@ class IrUnit:
         codecs = (spec.codec,) if spec.codec is not None else _codecs_for(spec.driver, registry)
         unit = spec.unit
         if unit is None:
-            unit = (
-                SimulatedUnit(**_IR_DEFAULTS, clock=clock)
-                if clock is not None
-                else SimulatedUnit(**_IR_DEFAULTS)
-            )
+            settings = dict(_IR_DEFAULTS)
+            if clock is not None:
+                settings["clock"] = clock
+            unit = SimulatedUnit(**settings)
         return cls(unit_id=spec.unit_id or unit_id, driver=spec.driver, unit=unit, codecs=codecs)
 
     def decode(self, signal: IrSignal) -> list[dict[str, Any]]:

@@ -17,14 +17,23 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from klima.config import DaemonConfig, DatabaseConfig, KlimaConfig, MqttConfig, UnitConfig
+from klima.config import (
+    BlasterConfig,
+    DaemonConfig,
+    DatabaseConfig,
+    KlimaConfig,
+    MqttConfig,
+    UnitConfig,
+)
 from klima.daemon import Daemon
+from klima_sim.broadlink_sim import BroadlinkSimulator, EndpointSpec
 from klima_sim.clock import ScaledClock
 from klima_sim.serial_sim import SerialSimulator
 
 if TYPE_CHECKING:
     import argparse
 
+    from klima_sim.broadlink_sim import BroadlinkEndpoint
     from klima_sim.serial_sim import Endpoint
 
 log = logging.getLogger(__name__)
@@ -36,7 +45,13 @@ def add_demo_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     demo = sub.add_parser(
         "demo", help="run the daemon against simulated units (embedded broker, SQLite)"
     )
-    demo.add_argument("--units", type=int, default=2, help="simulated units (default 2)")
+    demo.add_argument("--units", type=int, default=2, help="simulated CN105 units (default 2)")
+    demo.add_argument(
+        "--ir",
+        default="mitsubishi_ir,coolix_ir",
+        help="IR units behind one simulated Broadlink blaster, by driver (comma-separated; "
+        "empty for none)",
+    )
     demo.add_argument(
         "--speed", type=float, default=30.0, help="simulated seconds per real second (default 30)"
     )
@@ -74,7 +89,11 @@ def _free_or_any(port: int) -> int:
     return port
 
 
-def demo_config(endpoints: list[Endpoint], args: argparse.Namespace) -> KlimaConfig:
+def demo_config(
+    endpoints: list[Endpoint],
+    args: argparse.Namespace,
+    blaster: BroadlinkEndpoint | None = None,
+) -> KlimaConfig:
     data_dir = args.data_dir or Path.home() / ".local" / "share" / "klima-demo"
     mqtt = (
         MqttConfig(url=args.broker)
@@ -93,20 +112,53 @@ def demo_config(endpoints: list[Endpoint], args: argparse.Namespace) -> KlimaCon
         )
         for i, ep in enumerate(endpoints)
     ]
+    blasters = []
+    if blaster is not None:
+        blasters.append(
+            BlasterConfig(
+                id="demo_blaster",
+                host=blaster.host,
+                port=blaster.port,
+                mac=blaster.mac.hex(),
+                devtype=blaster.devtype,
+            )
+        )
+        units += [
+            UnitConfig(
+                id=ir_unit.unit_id.replace("sim_", "ir_"),
+                name=f"IR {ir_unit.driver.removesuffix('_ir').capitalize()}",
+                driver=ir_unit.driver,
+                blaster="demo_blaster",
+                blaster_sensor=True,  # the simulated RM4 pro has a thermometer
+                restart_delay=60.0,
+            )
+            for ir_unit in blaster.units
+        ]
     return KlimaConfig(
         mqtt=mqtt,
         database=DatabaseConfig(),
         daemon=DaemonConfig(data_dir=data_dir),
+        blasters=blasters,
         units=units,
     )
 
 
 async def _demo(args: argparse.Namespace) -> None:
     clock = ScaledClock(args.speed)
-    async with SerialSimulator(
-        driver="mitsubishi_cn105", units=args.units, clock=clock, seed=args.seed
-    ) as sim:
-        config = demo_config(list(sim.endpoints), args)
+    ir_drivers = [d.strip() for d in args.ir.split(",") if d.strip()]
+    async with contextlib.AsyncExitStack() as stack:
+        sim = await stack.enter_async_context(
+            SerialSimulator(
+                driver="mitsubishi_cn105", units=args.units, clock=clock, seed=args.seed
+            )
+        )
+        blaster = None
+        if ir_drivers:
+            ir_sim = await stack.enter_async_context(
+                BroadlinkSimulator([EndpointSpec(units=ir_drivers)], clock=clock, seed=args.seed)
+            )
+            blaster = ir_sim.endpoints[0]
+        config = demo_config(list(sim.endpoints), args, blaster)
         daemon = Daemon(config, on_ready=_print_banner)
         await daemon.run()
 

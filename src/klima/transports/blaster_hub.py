@@ -199,6 +199,7 @@ class BlasterHubBase:
                 wait = link.last_send + self.settings.send_gap - self._clock()
                 if wait > 0:
                     await asyncio.sleep(wait)
+                log.debug("blaster %s: send %s", link.blaster.id, payload.hex())
                 try:
                     await self._request(link, "send_data", payload)
                 finally:
