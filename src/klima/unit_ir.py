@@ -19,7 +19,7 @@ from klima.state import StateSource, UnitState
 from klima.unit import Unit, jsonable
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from klima.config import UnitConfig
     from klima.driver import DriverInfo
@@ -36,7 +36,9 @@ class BlasterPort(Protocol):
     """What an IR unit needs from the blasters (the Broadlink transport implements it)."""
 
     def is_online(self, blaster_id: str) -> bool: ...
-    async def send(self, blaster_id: str, payload: bytes) -> None: ...
+    async def send_all(self, blaster_id: str, payloads: Sequence[bytes]) -> None:
+        """Send in order, holding the blaster so no other unit's code slips in between."""
+        ...
     async def check_sensors(self, blaster_id: str) -> dict[str, float] | None: ...
 
 
@@ -123,7 +125,7 @@ class IrUnit(Unit):
             packets = self._encoder.packets(desired, previous)
             for packet in packets:
                 self._listener.frame(self, "tx", packet)
-                await self._blasters.send(self.blaster, packet)
+            await self._blasters.send_all(self.blaster, packets)
         except (CommandError, DriverError) as exc:
             log.warning("unit %s: %s not sent: %s", self.id, reason, exc)
             command = jsonable(self.state.diff(desired).fields()) or {"resend": reason}

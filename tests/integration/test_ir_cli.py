@@ -92,3 +92,46 @@ def test_bad_codes_and_settings_are_clear_errors(
     assert code == 1
     assert message in err
     assert "Traceback" not in err
+
+
+async def test_discover_and_learn_through_the_klima_command(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import asyncio
+
+    from klima_sim.broadlink_sim import BroadlinkSimulator, EndpointSpec
+
+    async with BroadlinkSimulator([EndpointSpec(units=["gree_ir"])], seed=5) as sim:
+        blaster = sim.endpoints[0]
+        capsys.readouterr()
+        argv = ["discover", "--target", "127.0.0.1", "--port", str(blaster.port), "--timeout", "2"]
+        assert await asyncio.to_thread(main, argv) == 0
+        assert blaster.mac_hex.replace(":", "")[:6] in capsys.readouterr().out.replace(":", "")
+        # Learning: someone presses a Gree remote at the blaster while Klima listens.
+        pressed = base64.b64decode(_first_line(capsys, "gree_ir"))
+        learner = asyncio.create_task(
+            asyncio.to_thread(
+                main,
+                [
+                    "ir",
+                    "learn",
+                    "--blaster",
+                    "127.0.0.1",
+                    "--port",
+                    str(blaster.port),
+                    "--timeout",
+                    "5",
+                ],
+            )
+        )
+        await asyncio.sleep(0.5)
+        blaster.press_remote(pressed)
+        assert await learner == 0
+        out = capsys.readouterr().out
+        assert "gree_ir" in out
+
+
+def _first_line(capsys: pytest.CaptureFixture[str], driver: str) -> str:
+    code, out, _ = run(capsys, "ir", "encode", "--driver", driver, "mode=dry")
+    assert code == 0
+    return out.split()[0]
