@@ -90,7 +90,7 @@ async def running(
 ) -> AsyncIterator[IrRun]:
     async with BroadlinkSimulator([EndpointSpec(units=drivers)], seed=3) as sim:
         config = ir_config(broker, base, data_dir, sim, units)
-        async with observe(broker, [f"{base}/#"]) as observer:
+        async with observe(broker, [f"{base}/#", "homeassistant/device/+/config"]) as observer:
             daemon = Daemon(config)
             task = asyncio.create_task(daemon.run())
             run = IrRun(daemon, sim, observer, base)
@@ -121,6 +121,11 @@ async def test_set_sends_the_full_state_and_the_unit_follows(
         snap = bedroom.snapshot()
         assert (snap["target_temperature"], snap["fan_mode"]) == (24.0, "high")
         assert run.state("bedroom")["state_source"] == "assumed"
+        # Home Assistant sees a climate entity with the codec's own lists, and no sensors that
+        # an open-loop unit cannot have.
+        discovery = run.observer.json(f"homeassistant/device/klima_{mqtt_base}_office/config")
+        assert discovery["cmps"]["climate"]["fan_modes"] == ["auto", "low", "medium", "high"]
+        assert [c["p"] for c in discovery["cmps"].values()] == ["climate"]
         # The Coolix unit in the same room was not touched by the Mitsubishi frame.
         assert run.sim.unit("sim_2").snapshot()["power"] is False
 

@@ -156,3 +156,24 @@ def test_schema_and_driver_errors_are_reported_in_one_pass(tmp_path: Path) -> No
     problems = err.value.problems
     assert any(p.startswith("mqtt.typo: unknown key") for p in problems)
     assert any("unit 'office').driver: unknown driver 'daikin_s99'" in p for p in problems)
+
+
+def test_the_ir_config_from_the_issue_works_as_written(tmp_path: Path) -> None:
+    text = """
+[[blasters]]
+id = "hall"
+host = "192.168.1.50"   # optional: port = 80, mac = "…", devtype = 0x6026
+
+[[units]]
+id = "bedroom"
+driver = "mitsubishi_ir"
+blaster = "hall"
+"""
+    config = load_config(_write(tmp_path, text), default_registry())
+    (blaster,) = config.blasters
+    assert (blaster.id, blaster.host, blaster.port) == ("hall", "192.168.1.50", 80)
+    assert config.units[0].blaster == "hall"
+    with pytest.raises(ConfigError, match="names blaster 'attic'"):
+        load_config(_write(tmp_path, text.replace('blaster = "hall"', 'blaster = "attic"')))
+    with pytest.raises(ConfigError, match="blaster: required for IR driver"):
+        load_config(_write(tmp_path, text.replace('blaster = "hall"', "")), default_registry())

@@ -139,6 +139,9 @@ class MqttBridge:
 
     @staticmethod
     def _sensors(unit: Unit) -> set[str]:
+        if unit.info.kind == "ir":
+            # Open loop: only what something else measures (the blaster's own thermometer).
+            return {"current_temperature"} if unit.config.blaster_sensor else set()
         sensors = {"current_temperature", "outdoor_temperature", "compressor_frequency"}
         if unit.state.power_w is not None:
             sensors.add("power_w")
