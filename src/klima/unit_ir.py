@@ -39,6 +39,7 @@ class BlasterPort(Protocol):
     async def send_all(self, blaster_id: str, payloads: Sequence[bytes]) -> None:
         """Send in order, holding the blaster so no other unit's code slips in between."""
         ...
+
     async def check_sensors(self, blaster_id: str) -> dict[str, float] | None: ...
 
 
