@@ -215,23 +215,23 @@ class Driver:
         return sent
 
 
+LABELS = [
+    ("to_packet", "publish -> IR code at the blaster"),
+    ("blaster_wait", "  waiting for the blaster (earlier sends + gap)"),
+    ("own_to_packet", "  the rest (blaster free -> code arrives)"),
+    ("alone", "  no other unit's code in between"),
+    ("behind_1", "  behind 1 other unit's code"),
+    ("behind_2", "  behind 2 other units' codes"),
+    ("behind_3", "  behind 3 other units' codes"),
+    ("to_state", "publish -> retained state"),
+    ("packet_to_state", "  code at the blaster -> state"),
+    ("simulator", "    of which the simulator (decrypt, decode)"),
+]
+
+
 def decompose(sent: list[Sent], logs: list[FrameLog], send_gap: float) -> dict[str, list[float]]:
     """Split each latency into waiting for the blaster and the rest (see the module doc)."""
-    parts: dict[str, list[float]] = {
-        k: []
-        for k in (
-            "to_packet",
-            "blaster_wait",
-            "own_to_packet",
-            "to_state",
-            "packet_to_state",
-            "simulator",
-            "alone",
-            "behind_1",
-            "behind_2",
-            "behind_3",
-        )
-    }
+    parts: dict[str, list[float]] = {key: [] for key, _ in LABELS}
     for command in sent:
         arrivals = logs[command.blaster - 1].arrivals
         published = command.published_at
@@ -325,20 +325,6 @@ async def run_scenario(
         "seconds": round(elapsed, 1),
         "latency_ms": {key: summary(values) for key, values in parts.items()},
     }
-
-
-LABELS = [
-    ("to_packet", "publish -> IR code at the blaster"),
-    ("blaster_wait", "  waiting for the blaster (earlier sends + gap)"),
-    ("own_to_packet", "  the rest (blaster free -> code arrives)"),
-    ("alone", "  no other unit's code in between"),
-    ("behind_1", "  behind 1 other unit's code"),
-    ("behind_2", "  behind 2 other units' codes"),
-    ("behind_3", "  behind 3 other units' codes"),
-    ("to_state", "publish -> retained state"),
-    ("packet_to_state", "  code at the blaster -> state"),
-    ("simulator", "    of which the simulator (decrypt, decode)"),
-]
 
 
 def report(result: dict[str, Any]) -> None:

@@ -23,8 +23,7 @@ from klima.mqtt.settings import MqttSettings, tls_context
 from klima.persistence import Store
 from klima.sdnotify import Notifier, run_watchdog
 from klima.transports.blaster import Blaster, HubSettings
-from klima.transports.broadlink import BroadlinkHub
-from klima.unit_ir import IrUnit
+from klima.unit_ir import BlasterPort, IrUnit
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -157,11 +156,14 @@ class Daemon:
             await self._run_units(listener, notifier, started)
 
     @contextlib.asynccontextmanager
-    async def _blaster_hub(self) -> AsyncIterator[BroadlinkHub | None]:
+    async def _blaster_hub(self) -> AsyncIterator[BlasterPort | None]:
         """The Broadlink blasters, when any are configured (a missing one is retried)."""
         if not self.config.blasters:
             yield None
             return
+        # Imported only when needed: the library and its crypto cost ~8 MiB on a serial-only hub.
+        from klima.transports.broadlink import BroadlinkHub  # noqa: PLC0415
+
         hub = BroadlinkHub(
             [
                 Blaster(b.id, b.host, b.port, mac=b.mac, devtype=b.devtype, timeout=b.timeout)

@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -138,10 +138,15 @@ class DriverInfo:
 
 
 class DriverRegistry:
-    """All drivers by name. Loads entry points once; tests may register extra drivers."""
+    """All drivers by name; tests may register extra drivers.
+
+    Entry points are loaded on first use of each name, so a hub imports only the drivers its
+    units use (every brand codec loaded costs memory on a Pi).
+    """
 
     def __init__(self, drivers: Mapping[str, DriverInfo] | None = None) -> None:
         self._drivers: dict[str, DriverInfo] = {}
+        self._pending: dict[str, list[EntryPoint]] = {}
         for info in (drivers or {}).values():
             self.register(info)
 
@@ -149,6 +154,11 @@ class DriverRegistry:
     def from_entry_points(cls) -> DriverRegistry:
         registry = cls()
         for ep in entry_points(group=ENTRY_POINT_GROUP):
+            registry._pending.setdefault(ep.name, []).append(ep)
+        return registry
+
+    def _load(self, name: str) -> None:
+        for ep in self._pending.pop(name, []):
             try:
                 info = ep.load()
             except Exception:  # a broken third-party pack must not stop the daemon
@@ -161,10 +171,9 @@ class DriverRegistry:
                 log.error("entry point %s declares driver %s; ignored", ep.name, info.name)
                 continue
             try:
-                registry.register(info)
+                self.register(info)
             except ValueError as exc:  # a bad declaration or a duplicate name
                 log.warning("driver entry point %s ignored: %s", ep.name, exc)
-        return registry
 
     def register(self, info: DriverInfo) -> None:
         problems = info.check()
@@ -175,13 +184,16 @@ class DriverRegistry:
         self._drivers[info.name] = info
 
     def get(self, name: str) -> DriverInfo:
+        self._load(name)
         try:
             return self._drivers[name]
         except KeyError:
-            known = ", ".join(sorted(self._drivers)) or "none installed"
+            known = ", ".join(self.names()) or "none installed"
             raise UnknownDriverError(f"unknown driver {name!r} (known: {known})") from None
 
     def names(self) -> list[str]:
+        for name in list(self._pending):
+            self._load(name)
         return sorted(self._drivers)
 
     def all(self) -> list[DriverInfo]:
