@@ -7,6 +7,7 @@ credentials), never written in the config itself.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tomllib
@@ -126,8 +127,8 @@ class BlasterConfig(_Strict):
     devtype: Annotated[int, Field(ge=0, le=0xFFFF)] | None = Field(
         None, description="Broadlink device type, e.g. 0x6026; found by a hello when unset."
     )
-    timeout: Annotated[float, Field(gt=0, le=30)] = Field(
-        5.0, description="Seconds to wait for the blaster to answer one request."
+    timeout: Annotated[float, Field(gt=0, le=30)] | None = Field(
+        None, description="Seconds to wait for the blaster to answer one request (default 3)."
     )
 
 
@@ -148,7 +149,9 @@ class BroadlinkConfig(_Strict):
 class FeedbackConfig(_Strict):
     """A sensor that shows whether an IR unit really follows (IR itself has no readback)."""
 
-    topic: str = Field(description="MQTT topic of a smart plug's power or a contact sensor.")
+    topic: Annotated[str, Field(pattern=r"^[^+#]+$")] = Field(
+        description="MQTT topic of a smart plug's power or a contact sensor (no wildcards)."
+    )
     json_path: str | None = Field(
         None, description='Dotted path into a JSON payload, e.g. "power" or "ENERGY.Power".'
     )
@@ -158,6 +161,11 @@ class FeedbackConfig(_Strict):
         "the value is ON/OFF (true/false, 1/0).",
     )
     on_above_w: Annotated[float, Field(ge=0)] = 50.0
+    invert: bool = Field(
+        default=False,
+        description="contact: the sensor reads ON/true when the unit is NOT running (e.g. a "
+        "Zigbee2MQTT contact that is true when closed, on a flap that opens when running).",
+    )
     settle_s: Annotated[float, Field(ge=0, le=3600)] = Field(
         90.0, description="Seconds after a power change before the feedback is judged."
     )
@@ -366,8 +374,12 @@ def _check_unit(index: int, unit: UnitConfig, registry: DriverRegistry) -> list[
                 info.create_ir(options)
             except ConfigError as exc:
                 problems.append(f"{where}.options: {exc}")
+    traits = info.traits
+    if info.create_ir is not None and not problems:
+        with contextlib.suppress(ConfigError, ValidationError):  # reported above
+            traits = info.create_ir(info.options_model.model_validate(unit.options)).traits
     try:
-        info.traits.narrowed(min_temp=unit.min_temp, max_temp=unit.max_temp)
+        traits.narrowed(min_temp=unit.min_temp, max_temp=unit.max_temp)
     except ValueError as exc:
         problems.append(f"{where}: {exc}")
     return problems

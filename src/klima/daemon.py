@@ -26,7 +26,7 @@ from klima.transports.blaster import Blaster, HubSettings
 from klima.unit_ir import BlasterPort, IrUnit
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator, Callable, Iterable
 
     from klima.config import KlimaConfig
     from klima.state import UnitState
@@ -193,11 +193,7 @@ class Daemon:
                 hub_id=self.config.hub_id,
                 discovery=self.config.mqtt.discovery,
                 publish_frames=frozenset(u.id for u in self.config.units if u.publish_frames),
-                feedback={
-                    u.config.feedback.topic: u.feedback_message
-                    for u in self.units.values()
-                    if isinstance(u, IrUnit) and u.config.feedback is not None
-                },
+                feedback=_feedback_routes(self.units.values()),
             )
             self.bridge = bridge
             listener.bridge = bridge
@@ -242,3 +238,12 @@ async def _supervise(unit: Unit) -> None:
         except Exception:
             log.exception("unit %s: actor crashed; restarting in 5 s", unit.id)
         await asyncio.sleep(5.0)
+
+
+def _feedback_routes(units: Iterable[Unit]) -> dict[str, list[Callable[[bytes], None]]]:
+    """Feedback topics and the IR units listening to each (several may share a plug)."""
+    routes: dict[str, list[Callable[[bytes], None]]] = {}
+    for unit in units:
+        if isinstance(unit, IrUnit) and unit.config.feedback is not None:
+            routes.setdefault(unit.config.feedback.topic, []).append(unit.feedback_message)
+    return routes

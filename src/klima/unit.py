@@ -65,13 +65,17 @@ class Unit:
         *,
         initial_state: UnitState | None = None,
         clock: Callable[[], float] = time.monotonic,
+        traits: Traits | None = None,
     ) -> None:
         self.config = config
         self.info = info
         self._listener = listener
         self._clock = clock
-        self._base_traits = info.traits.narrowed(min_temp=config.min_temp, max_temp=config.max_temp)
-        self.traits: Traits = self._base_traits
+        # The unit's own traits (e.g. from a SmartIR file) where known, else the driver's;
+        # always within the limits of the user's config.
+        self.traits: Traits = (traits or info.traits).narrowed(
+            min_temp=config.min_temp, max_temp=config.max_temp
+        )
         self.state = initial_state or UnitState()
         self.available = False
         self._guard = RestartGuard(config.restart_delay)

@@ -57,12 +57,13 @@ class IrUnit(Unit):
     ) -> None:
         traits = encoder.traits.narrowed(min_temp=config.min_temp, max_temp=config.max_temp)
         start = initial_state or default_state(traits)
-        super().__init__(config, info, listener, initial_state=start, clock=clock)
+        super().__init__(
+            config, info, listener, initial_state=start, clock=clock, traits=encoder.traits
+        )
         if config.blaster is None:
             raise ValueError(f"IR unit {config.id} needs a blaster")
         self.blaster = config.blaster
         self._encoder = encoder
-        self.traits = traits
         self._blasters = blasters
         # What the unit was last told: the base for toggles. A restored state was sent before
         # the restart, so nothing is re-sent until something changes; a new unit is assumed

@@ -177,3 +177,26 @@ blaster = "hall"
         load_config(_write(tmp_path, text.replace('blaster = "hall"', 'blaster = "attic"')))
     with pytest.raises(ConfigError, match="blaster: required for IR driver"):
         load_config(_write(tmp_path, text.replace('blaster = "hall"', "")), default_registry())
+
+
+def test_smartir_limits_are_checked_against_the_code_file(tmp_path: Path) -> None:
+    sharp = ROOT / "tests" / "fixtures" / "smartir" / "1300.json"  # 18..32 °C
+    text = f"""
+[[blasters]]
+id = "hall"
+host = "127.0.0.1"
+
+[[units]]
+id = "lounge"
+driver = "smartir"
+blaster = "hall"
+min_temp = 31.0
+max_temp = 32.0
+options = {{ code_file = "{sharp}" }}
+"""
+    config = load_config(_write(tmp_path, text), default_registry())
+    assert config.units[0].max_temp == 32.0
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    with pytest.raises(ConfigError, match="options: SmartIR code file"):
+        load_config(_write(tmp_path, text.replace(str(sharp), str(broken))), default_registry())

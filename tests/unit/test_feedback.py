@@ -38,3 +38,13 @@ def test_extract_walks_a_dotted_path() -> None:
     assert extract(b'{"a": {"b": {"c": 4}}}', "a.b.c") == 4
     assert extract(b'{"a": [1]}', "a.b") is None
     assert extract(b"ON", None) == "ON"
+
+
+def test_contact_can_be_inverted_and_topics_have_no_wildcards() -> None:
+    closed_when_off = FeedbackConfig(
+        topic="z2m/flap", json_path="contact", kind="contact", invert=True
+    )
+    assert read_feedback(b'{"contact": true}', closed_when_off) is False
+    assert read_feedback(b'{"contact": false}', closed_when_off) is True
+    with pytest.raises(ValueError, match="pattern"):
+        FeedbackConfig(topic="tasmota/+/SENSOR")

@@ -110,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_ir_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ir = sub.add_parser("ir", help="infrared: decode, encode, learn codes")
+    ir.set_defaults(handler=lambda _args: _print_help(ir))
     ir_sub = ir.add_subparsers(metavar="COMMAND")
     decode = ir_sub.add_parser("decode", help="identify a code and print what it means as JSON")
     decode.add_argument("--driver", help="only try this driver (default: every IR codec)")
@@ -129,11 +130,15 @@ def _add_ir_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     learn.add_argument("--blaster", required=True, metavar="HOST")
     learn.add_argument("--port", type=int, default=80)
     learn.add_argument("--timeout", type=float, default=30.0)
+    learn.add_argument("--mac", help="the blaster's MAC (skips the hello)")
+    learn.add_argument("--devtype", type=lambda v: int(v, 0), help="device type, e.g. 0x6026")
+    learn.add_argument("--json", action="store_true")
     learn.set_defaults(handler=_ir_learn)
     discover = sub.add_parser("discover", help="list Broadlink devices on the LAN")
     discover.add_argument("--target", default="255.255.255.255", help="broadcast address")
     discover.add_argument("--port", type=int, default=80)
     discover.add_argument("--timeout", type=float, default=5.0)
+    discover.add_argument("--json", action="store_true")
     discover.set_defaults(handler=_discover)
 
 
@@ -152,13 +157,15 @@ def _ir_encode(args: argparse.Namespace) -> int:
 def _ir_learn(args: argparse.Namespace) -> int:
     from klima.cli.ir_tools import run_learn  # noqa: PLC0415 - imports the broadlink library
 
-    return run_learn(args.blaster, args.port, args.timeout)
+    return run_learn(
+        args.blaster, args.port, args.timeout, mac=args.mac, devtype=args.devtype, as_json=args.json
+    )
 
 
 def _discover(args: argparse.Namespace) -> int:
     from klima.cli.ir_tools import run_discover  # noqa: PLC0415
 
-    return run_discover(args.target, args.port, args.timeout)
+    return run_discover(args.target, args.port, args.timeout, as_json=args.json)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -235,6 +242,11 @@ def _request(args: argparse.Namespace) -> int:
         print("klima: data must be a JSON object", file=sys.stderr)
         return 1
     return companion.run_request(companion.settings_from_args(args), args.action, data)
+
+
+def _print_help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
 
 
 def _print_json(value: object) -> int:

@@ -49,12 +49,14 @@ def read_feedback(payload: bytes, feedback: FeedbackConfig) -> bool | None:
         except (TypeError, ValueError):
             log.debug("feedback on %s is not a number: %r", feedback.topic, value)
             return None
+    running: bool | None = None
     if isinstance(value, bool):
-        return value
-    word = str(value).strip().lower()
-    if word in _ON:
-        return True
-    if word in _OFF:
-        return False
+        running = value
+    elif (word := str(value).strip().lower()) in _ON:
+        running = True
+    elif word in _OFF:
+        running = False
+    if running is not None:
+        return running != feedback.invert
     log.debug("feedback on %s is neither on nor off: %r", feedback.topic, value)
     return None

@@ -38,7 +38,7 @@ class MqttBridge:
         hub_id: str,
         discovery: bool = True,
         publish_frames: frozenset[str] = frozenset(),
-        feedback: Mapping[str, Callable[[bytes], None]] | None = None,
+        feedback: Mapping[str, list[Callable[[bytes], None]]] | None = None,
     ) -> None:
         self.settings = settings
         self.base = settings.base_topic
@@ -173,9 +173,10 @@ class MqttBridge:
     # ------------------------------------------------------------------ incoming
 
     async def _on_message(self, topic: str, payload: bytes, retain: bool) -> None:
-        handler = self._external.get(topic)
-        if handler is not None:
-            handler(payload)
+        handlers = self._external.get(topic)
+        if handlers is not None:
+            for handler in handlers:
+                handler(payload)
             return
         if topic == f"{self.settings.discovery_prefix}/status":
             if payload.strip().lower() == b"online":
