@@ -1,0 +1,1 @@
+"""Energy: per-unit power model, usage, tariffs and bills."""
