@@ -76,10 +76,12 @@ async def test_frames_are_published_when_enabled(
         mosquitto.url, mqtt_base, tmp_path, units=1, publish_frames=True
     ) as run:
         topic = f"{mqtt_base}/sim_1/frames"
-        frames = await run.observer.wait_for(
-            lambda: [json.loads(p) for t, p, _ in run.observer.log if t == topic][:4] or None,
-            what="frames",
-        )
+
+        def published() -> list[dict[str, str]]:
+            return [json.loads(p) for t, p, _ in run.observer.log if t == topic]
+
+        await run.observer.wait_for(lambda: len(published()) >= 4, what="frames")
+        frames = published()[:4]
         directions = {f["direction"] for f in frames}
         assert directions == {"tx", "rx"}
         assert all(f["hex"].startswith("FC ") for f in frames)

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from klima import __version__
+from klima.cli import bill as bill_cli
 from klima.cli import companion
 from klima.config import json_schema, load_config
 from klima.driver import default_registry
@@ -69,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     decode.set_defaults(handler=_decode)
 
     _add_ir_commands(sub)
+
+    bill = sub.add_parser("bill", help="price a usage CSV with a tariff (URDB JSON or TOML)")
+    bill_cli.add_bill_arguments(bill)
+    bill.set_defaults(handler=bill_cli.run_bill)
 
     schema = sub.add_parser("schema", help="print the config file's JSON schema")
     schema.set_defaults(handler=lambda _a: _print_json(json_schema()))
