@@ -8,7 +8,7 @@ import re
 from typing import TYPE_CHECKING
 
 import pytest
-from tests.support.daemon_harness import Running, observe, running_daemon
+from tests.support.daemon_harness import observe, running_daemon
 
 from klima.state import Mode, UnitState
 
@@ -299,10 +299,6 @@ async def test_state_is_persisted_and_restored(
         assert any(e.type == "availability" for e in store.events())
     finally:
         store.close()
-
-
-def _unused(run: Running) -> None:  # keeps the import for type checkers
-    del run
 
 
 async def test_remote_room_temperature_is_fed_and_reverted_when_the_sensor_dies(

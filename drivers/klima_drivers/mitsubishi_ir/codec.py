@@ -14,6 +14,7 @@ from klima.errors import ChecksumError, ProtocolError, TruncatedFrameError
 from klima.ir import IrSignal
 from klima.state import Mode
 from klima.traits import Traits
+from klima_drivers.ir_common.messages import require_length
 from klima_drivers.ir_common.pulse_distance import Timing, decode_section, encode_section
 from klima_drivers.ir_common.sections import fold_repeats
 from klima_drivers.ir_common.sequence import parse_frames, repeated
@@ -224,9 +225,7 @@ def _parse_frame(pulses: tuple[int, ...], index: int) -> tuple[bytes, int]:
 
 
 def _check_length(message: bytes) -> None:
-    # Any bytes of the right length are sent as they are (raw frames from `klima ir encode`).
-    if len(message) != STATE_LENGTH:
-        raise ValueError(f"a {PROTOCOL} message is {STATE_LENGTH} bytes, got {len(message)}")
+    require_length(message, STATE_LENGTH, PROTOCOL)
 
 
 CODEC = MitsubishiCodec()

@@ -20,6 +20,8 @@ from klima.ir import IrSignal, default_state
 from klima.irpacket import broadlink_to_signal, signal_to_broadlink
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from klima.ir import IrCodec
     from klima.state import UnitState
 
@@ -76,25 +78,38 @@ def _base64(text: str) -> bytes:
         raise ProtocolError("not base64 (nor hex, nor a pulse list)") from None
 
 
-def decode(code: str, fmt: str, driver: str | None) -> dict[str, Any]:
-    """Try every codec (or ``driver``'s) on ``code``; the first that understands it wins."""
-    kind, value = parse_code(code, fmt)
-    reasons: list[str] = []
-    for info in ir_drivers(driver):
+def read_code(
+    value: IrSignal | bytes, drivers: list[DriverInfo], reasons: list[str] | None = None
+) -> Iterator[tuple[DriverInfo, list[bytes], list[dict[str, Any]]]]:
+    """Every driver among ``drivers`` whose codec understands ``value`` (a signal, or one
+    message's state bytes), with the messages and what each one says. Codecs that refuse it
+    add their reason to ``reasons``."""
+    for info in drivers:
         codec = info.ir_codec
-        assert codec is not None  # ir_drivers() only returns drivers with a codec
+        if codec is None:
+            continue
         try:
             messages = [value] if isinstance(value, bytes) else codec.demodulate(value)
             fields = [codec.decode(message) for message in messages]
         except ProtocolError as exc:
-            reasons.append(f"{info.name}: {exc}")
+            if reasons is not None:
+                reasons.append(f"{info.name}: {exc}")
             continue
+        yield info, messages, fields
+
+
+def decode(code: str, fmt: str, driver: str | None) -> dict[str, Any]:
+    """Try every codec (or ``driver``'s) on ``code``; the first that understands it wins."""
+    kind, value = parse_code(code, fmt)
+    reasons: list[str] = []
+    for info, messages, fields in read_code(value, ir_drivers(driver), reasons):
         merged: dict[str, Any] = {}
         for item in fields:
             merged.update(item)
+        assert info.ir_codec is not None  # read_code() only yields drivers with a codec
         return {
             "driver": info.name,
-            "protocol": codec.protocol,
+            "protocol": info.ir_codec.protocol,
             "format": kind,
             "messages": [m.hex() for m in messages],
             **merged,

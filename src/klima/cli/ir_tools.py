@@ -12,6 +12,7 @@ import json
 import sys
 from typing import Any
 
+from klima.cli.ir import read_code
 from klima.driver import DriverRegistry, default_registry
 from klima.errors import KlimaError, ProtocolError
 from klima.irpacket import broadlink_to_signal, normalize_packet, to_base64, to_hex
@@ -25,21 +26,13 @@ def identify(payload: bytes, registry: DriverRegistry | None = None) -> list[dic
     fields. Raises ProtocolError if the packet itself is malformed.
     """
     signal = broadlink_to_signal(payload)
-    readings: list[dict[str, Any]] = []
-    for info in (registry or default_registry()).all():
-        codec = info.ir_codec
-        if codec is None:
-            continue
-        try:
-            messages = codec.demodulate(signal)
-            decoded = [(message, codec.decode(message)) for message in messages]
-        except KlimaError:
-            continue  # not this protocol
-        for message, fields in decoded:
-            readings.append(
-                {"driver": info.name, "protocol": codec.protocol, "state": message.hex(), **fields}
-            )
-    return readings
+    drivers = (registry or default_registry()).all()
+    return [
+        {"driver": info.name, "protocol": info.ir_codec.protocol, "state": message.hex(), **fields}
+        for info, messages, decoded in read_code(signal, drivers)
+        if info.ir_codec is not None
+        for message, fields in zip(messages, decoded, strict=True)
+    ]
 
 
 def run_learn(

@@ -238,8 +238,8 @@ class MqttBridge:
         settings = {k: v for k, v in data.items() if k != "transaction"}
         command = parse_command(data, unit.traits) if settings or not has_remote else None
         if command is not None:
-            outcome = unit.submit(command, origin="mqtt", transaction=data.get("transaction"))
-            self._submitted(unit, outcome.to_json())
+            # The unit logs the command and reports a deferral itself (safety_refused).
+            unit.submit(command, origin="mqtt", transaction=data.get("transaction"))
         if has_remote:
             unit.set_remote_temperature(remote)
 
@@ -251,10 +251,7 @@ class MqttBridge:
             unit.set_remote_temperature(_remote_value(None if cleared else text))
             return
         command = parse_attribute(attribute, payload, unit.traits)
-        self._submitted(unit, unit.submit(command, origin="mqtt").to_json())
-
-    def _submitted(self, unit: Unit, outcome: dict[str, Any]) -> None:
-        log.debug("unit %s: command %s", unit.id, outcome["status"])
+        unit.submit(command, origin="mqtt")
 
     def _unit(self, unit_id: str) -> Unit:
         try:
