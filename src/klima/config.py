@@ -14,10 +14,12 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from klima.config_energy import EnergyConfig, UnitEnergyConfig
 from klima.errors import ConfigError, UnknownDriverError
 from klima.mqtt.settings import parse_broker_url
+from klima.strict_model import StrictModel
 
 if TYPE_CHECKING:
     from klima.driver import DriverRegistry
@@ -27,11 +29,7 @@ _ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 _TOPIC = r"^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*$"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class MqttConfig(_Strict):
+class MqttConfig(StrictModel):
     url: str = Field(
         DEFAULT_BROKER,
         description='Broker URL (mqtt://host:port or mqtts://host:port), or "embedded" to '
@@ -93,7 +91,7 @@ class MqttConfig(_Strict):
         return self.url == "embedded"
 
 
-class DatabaseConfig(_Strict):
+class DatabaseConfig(StrictModel):
     url: str | None = Field(
         None, description="SQLAlchemy URL; defaults to sqlite:///<data_dir>/klima.db."
     )
@@ -103,7 +101,7 @@ class DatabaseConfig(_Strict):
     retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
 
 
-class DaemonConfig(_Strict):
+class DaemonConfig(StrictModel):
     hub_id: Annotated[str, Field(pattern=_ID)] | None = Field(
         None, description="Stable id of this hub in discovery ids; defaults to the base topic."
     )
@@ -115,7 +113,7 @@ class DaemonConfig(_Strict):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 
-class BlasterConfig(_Strict):
+class BlasterConfig(StrictModel):
     """A Broadlink RM blaster; several IR units may share one."""
 
     id: Annotated[str, Field(pattern=_ID)]
@@ -132,7 +130,7 @@ class BlasterConfig(_Strict):
     )
 
 
-class BroadlinkConfig(_Strict):
+class BroadlinkConfig(StrictModel):
     """How Klima paces and watches all its blasters."""
 
     heartbeat_interval: Annotated[float, Field(gt=0, le=3600)] = Field(
@@ -146,7 +144,7 @@ class BroadlinkConfig(_Strict):
     )
 
 
-class FeedbackConfig(_Strict):
+class FeedbackConfig(StrictModel):
     """A sensor that shows whether an IR unit really follows (IR itself has no readback)."""
 
     topic: Annotated[str, Field(pattern=r"^[^+#]+$")] = Field(
@@ -171,7 +169,7 @@ class FeedbackConfig(_Strict):
     )
 
 
-class UnitConfig(_Strict):
+class UnitConfig(StrictModel):
     id: Annotated[str, Field(pattern=_ID, description="Stable slug used in MQTT topics.")]
     name: str | None = None
     driver: str
@@ -208,6 +206,7 @@ class UnitConfig(_Strict):
     publish_frames: bool = Field(
         default=False, description="Publish every frame on <base>/<unit>/frames."
     )
+    energy: UnitEnergyConfig = Field(default_factory=UnitEnergyConfig)
 
     @property
     def display_name(self) -> str:
@@ -224,13 +223,36 @@ class UnitConfig(_Strict):
         return self
 
 
-class KlimaConfig(_Strict):
+class KlimaConfig(StrictModel):
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     broadlink: BroadlinkConfig = Field(default_factory=BroadlinkConfig)
     blasters: list[BlasterConfig] = Field(default_factory=list)
     units: list[UnitConfig] = Field(default_factory=list)
+    energy: EnergyConfig = Field(default_factory=EnergyConfig)
+
+    @model_validator(mode="after")
+    def _outdoor_units(self) -> KlimaConfig:
+        ids = {unit.id for unit in self.units}
+        leader_of: dict[str, str] = {}  # member -> the unit that reports the outdoor unit
+        for unit in self.units:
+            for other in unit.energy.outdoor_unit_shared_with:
+                if other == unit.id or other not in ids:
+                    raise ValueError(
+                        f"unit {unit.id!r}: energy.outdoor_unit_shared_with names {other!r}, "
+                        "which is not another configured unit"
+                    )
+                if other in leader_of:
+                    raise ValueError(f"unit {other!r} is shared by two outdoor units")
+                leader_of[other] = unit.id
+        for member, leader in leader_of.items():
+            if member in leader_of.values():
+                raise ValueError(
+                    f"unit {member!r} is served by {leader!r}'s outdoor unit and cannot "
+                    "share its own"
+                )
+        return self
 
     @model_validator(mode="after")
     def _unique_units(self) -> KlimaConfig:
@@ -306,7 +328,20 @@ def load_config(path: Path | None, registry: DriverRegistry | None = None) -> Kl
         raise ConfigError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return validate_config(raw, source=str(path), registry=registry)
+    return _relative_to(validate_config(raw, source=str(path), registry=registry), path.parent)
+
+
+def _relative_to(config: KlimaConfig, directory: Path) -> KlimaConfig:
+    """Tariff and price files named relative to the config file are found next to it."""
+    energy = config.energy
+    update = {
+        name: directory / value
+        for name, value in (("tariff", energy.tariff), ("prices", energy.prices))
+        if value is not None and not value.expanduser().is_absolute()
+    }
+    if not update:
+        return config
+    return config.model_copy(update={"energy": energy.model_copy(update=update)})
 
 
 def validate_config(

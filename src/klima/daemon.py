@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from klima.assembly import build_units
 from klima.driver import DriverRegistry, FrameDirection, default_registry
+from klima.energy.service import EnergyService
+from klima.energy.setup import EnergySetup, load_energy
 from klima.mqtt.bridge import MqttBridge
 from klima.mqtt.embedded import EmbeddedBroker
 from klima.mqtt.settings import MqttSettings, tls_context
@@ -38,25 +40,34 @@ READY_WAIT_FOR_BROKER = 5.0  # seconds; READY is not held back forever by a miss
 
 
 class _Listener:
-    """Fans a unit's news out to MQTT and the database."""
+    """Fans a unit's news out to MQTT, the database and the energy service."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, energy: EnergyService) -> None:
         self.store = store
+        self.energy = energy
         self.bridge: MqttBridge | None = None
 
     def state_changed(self, unit: Unit, state: UnitState) -> None:
+        now = datetime.now(UTC)
         if self.bridge:
             self.bridge.publish_state(unit)
-        self.store.save_state(unit.id, state.to_json(), datetime.now(UTC))
+        self.store.save_state(unit.id, state.to_json(), now)
+        self.energy.observe_state(unit.id, state, now)
 
     def state_refreshed(self, unit: Unit) -> None:
         if self.bridge:  # a heartbeat: MQTT only, the database already has this state
             self.bridge.publish_state(unit)
+        # ...but it tells the energy service the unit's own power reading is still current.
+        self.energy.observe_state(unit.id, unit.state, datetime.now(UTC))
 
     def availability_changed(self, unit: Unit, online: bool) -> None:
+        now = datetime.now(UTC)
         if self.bridge:
             self.bridge.publish_availability(unit)
-        self.store.log_event("availability", unit.id, {"online": online}, datetime.now(UTC))
+        self.store.log_event("availability", unit.id, {"online": online}, now)
+        if not online and unit.info.kind == "serial":
+            # A unit we cannot read may be off or running: estimate nothing for it.
+            self.energy.observe_offline(unit.id, now)
 
     def event(self, kind: str, unit: Unit, data: dict[str, Any]) -> None:
         if self.bridge:
@@ -110,6 +121,7 @@ class Daemon:
         self.registry = registry or default_registry()
         self.units: dict[str, Unit] = {}
         self.bridge: MqttBridge | None = None
+        self.energy: EnergyService | None = None
         self.broker_url: str | None = None
         self._stop = asyncio.Event()
         self._on_ready = on_ready
@@ -129,15 +141,20 @@ class Daemon:
             # Unreadable TLS files or a bad broker URL are config errors: say so before
             # starting anything, not from inside a running task.
             tls_context(mqtt_settings(self.config, self.config.mqtt.url))
+        energy_setup = load_energy(self.config)  # a broken tariff file stops us here
         data_dir = self.config.data_dir()
         data_dir.mkdir(parents=True, exist_ok=True)
+        energy = self.config.energy
         store = Store.open(
             self.config.database_url(),
             commit_interval=self.config.database.commit_interval,
             retention_days=self.config.database.retention_days,
+            energy_commit_interval=energy.commit_interval,
+            sample_retention_days=energy.sample_retention_days,
+            hourly_retention_days=energy.hourly_retention_days,
         )
         try:
-            await self._run_with_store(store, notifier, started)
+            await self._run_with_store(store, energy_setup, notifier, started)
         finally:
             notifier.stopping()
             await asyncio.to_thread(store.close)
@@ -146,14 +163,32 @@ class Daemon:
                     loop.remove_signal_handler(sig)
             log.info("klima stopped")
 
-    async def _run_with_store(self, store: Store, notifier: Notifier, started: float) -> None:
-        listener = _Listener(store)
+    async def _run_with_store(
+        self, store: Store, energy_setup: EnergySetup, notifier: Notifier, started: float
+    ) -> None:
+        reporting = {
+            unit.id for unit in self.config.units if self.registry.get(unit.driver).kind == "serial"
+        }
+        energy = await asyncio.to_thread(
+            EnergyService,
+            self.config,
+            energy_setup,
+            store,
+            now=datetime.now(UTC),
+            reporting=reporting,
+        )
+        self.energy = energy
+        listener = _Listener(store, energy)
         async with contextlib.AsyncExitStack() as stack:
             blasters = await stack.enter_async_context(self._blaster_hub())
             self.units = build_units(
                 self.config, self.registry, listener, store.load_states(), blasters
             )
-            await self._run_units(listener, notifier, started)
+            try:
+                await self._run_units(listener, notifier, started)
+            finally:
+                # The minute so far is recorded too: a restart loses no energy.
+                energy.close_minute(datetime.now(UTC))
 
     @contextlib.asynccontextmanager
     async def _blaster_hub(self) -> AsyncIterator[BlasterPort | None]:
@@ -193,10 +228,16 @@ class Daemon:
                 hub_id=self.config.hub_id,
                 discovery=self.config.mqtt.discovery,
                 publish_frames=frozenset(u.id for u in self.config.units if u.publish_frames),
-                feedback=_feedback_routes(self.units.values()),
+                feedback=_merge_routes(
+                    _feedback_routes(self.units.values()), listener.energy.routes()
+                ),
+                energy=listener.energy.discovery_units(),
             )
             self.bridge = bridge
             listener.bridge = bridge
+            listener.energy.set_publisher(bridge.publish_energy)
+            listener.energy.publish_all(datetime.now(UTC))  # totals so far, before the minute
+            bridge.add_request("energy/query", listener.energy.query)
             async with asyncio.TaskGroup() as group:
                 bridge_task = group.create_task(bridge.run(), name="mqtt")
                 unit_tasks = [
@@ -217,6 +258,7 @@ class Daemon:
                 )
                 if self._on_ready:
                     self._on_ready(self)
+                energy_task = group.create_task(listener.energy.run(), name="energy")
                 watchdog = group.create_task(
                     run_watchdog(notifier, lambda: not self._stop.is_set()), name="watchdog"
                 )
@@ -226,6 +268,7 @@ class Daemon:
                     task.cancel()
                 await asyncio.gather(*unit_tasks, return_exceptions=True)
                 watchdog.cancel()
+                energy_task.cancel()
                 await bridge.stop()
                 bridge_task.cancel()
 
@@ -238,6 +281,16 @@ async def _supervise(unit: Unit) -> None:
         except Exception:
             log.exception("unit %s: actor crashed; restarting in 5 s", unit.id)
         await asyncio.sleep(5.0)
+
+
+def _merge_routes(
+    *tables: dict[str, list[Callable[[bytes], None]]],
+) -> dict[str, list[Callable[[bytes], None]]]:
+    merged: dict[str, list[Callable[[bytes], None]]] = {}
+    for table in tables:
+        for topic, handlers in table.items():
+            merged.setdefault(topic, []).extend(handlers)
+    return merged
 
 
 def _feedback_routes(units: Iterable[Unit]) -> dict[str, list[Callable[[bytes], None]]]:

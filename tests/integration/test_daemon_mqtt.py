@@ -82,13 +82,21 @@ async def test_discovery_payloads_are_complete(
         ) == {"off", "heat", "cool", "heat_cool", "dry", "fan_only"}
         state = run.state("sim_1")
         assert state is not None
-        # Every template reads a field the retained state really has; every command topic
-        # is one the daemon listens on.
+        energy_topic = f"{mqtt_base}/sim_1/energy"
+        energy = await run.observer.wait_for(
+            lambda: run.observer.json(energy_topic), what="the retained energy payload"
+        )
+        retained = {f"{mqtt_base}/sim_1": state, energy_topic: energy}
+        # The CN105 unit reports its power, so it has energy and power sensors.
+        assert {"energy", "power"} <= set(config["cmps"])
+        # Every template reads a field its topic's retained payload really has; every command
+        # topic is one the daemon listens on.
         for component in config["cmps"].values():
+            payload = retained[component.get("stat_t", f"{mqtt_base}/sim_1")]
             for key, value in component.items():
                 if isinstance(value, str) and "value_json." in value:
                     for name in re.findall(r"value_json\.(\w+)", value):
-                        assert name in state, f"{key} reads missing field {name}"
+                        assert name in payload, f"{key} reads missing field {name}"
                 if key.endswith("cmd_t"):
                     assert value.startswith(f"{mqtt_base}/sim_1/set/")
         # Home Assistant restarting asks for discovery again.

@@ -48,10 +48,12 @@ while True:
 """
 
 
-def _run_and_kill(db_url: str, kill_after: float) -> list[int]:
+def _run_and_kill(db_url: str, kill_after: float, script: str = CHILD) -> list[int]:
+    """Run ``script`` (it prints each sequence number it flushed) and SIGKILL it
+    ``kill_after`` seconds after its first report; return the numbers it reported."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), *sys.path])}
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, db_url],
+        [sys.executable, "-c", script, db_url],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -147,6 +147,7 @@ def test_older_schema_runs_the_migration_hook(
     with sqlite3.connect(path) as db:
         db.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION - 1,))
 
+    monkeypatch.delitem(schema_module.MIGRATIONS, SCHEMA_VERSION - 1)
     with pytest.raises(
         StorageError, match=f"no migration from database schema version {SCHEMA_VERSION - 1}"
     ):

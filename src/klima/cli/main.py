@@ -18,6 +18,8 @@ from pathlib import Path
 from klima import __version__
 from klima.cli import bill as bill_cli
 from klima.cli import companion
+from klima.cli import energy as energy_cli
+from klima.cli import report as report_cli
 from klima.config import json_schema, load_config
 from klima.driver import default_registry
 from klima.errors import ConfigError, KlimaError, ProtocolError
@@ -74,6 +76,14 @@ def _parser() -> argparse.ArgumentParser:
     bill = sub.add_parser("bill", help="price a usage CSV with a tariff (URDB JSON or TOML)")
     bill_cli.add_bill_arguments(bill)
     bill.set_defaults(handler=bill_cli.run_bill)
+
+    energy = sub.add_parser("energy", help="recorded energy and cost per hour, day or month")
+    energy_cli.add_energy_arguments(energy)
+    energy.set_defaults(handler=energy_cli.run_energy)
+
+    report = sub.add_parser("report", help="chart a month's daily kWh and cost per unit")
+    report_cli.add_report_arguments(report)
+    report.set_defaults(handler=report_cli.run_report)
 
     schema = sub.add_parser("schema", help="print the config file's JSON schema")
     schema.set_defaults(handler=lambda _a: _print_json(json_schema()))
@@ -193,8 +203,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
+    from klima.energy.setup import load_energy  # noqa: PLC0415 - keep the companion commands light
+
     try:
         config = load_config(args.file, default_registry())
+        load_energy(config)  # the tariff file and the performance profiles too
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1

@@ -39,6 +39,7 @@ class MqttBridge:
         discovery: bool = True,
         publish_frames: frozenset[str] = frozenset(),
         feedback: Mapping[str, list[Callable[[bytes], None]]] | None = None,
+        energy: Mapping[str, str | None] | None = None,
     ) -> None:
         self.settings = settings
         self.base = settings.base_topic
@@ -48,6 +49,8 @@ class MqttBridge:
         self.publish_frames = publish_frames
         # Other bridges' topics some units listen to (e.g. a smart plug's power as IR feedback).
         self._external = dict(feedback or {})
+        # Units whose energy is recorded, and the currency it is priced in (None: no tariff).
+        self.energy = dict(energy or {})
         self.started_at = datetime.now(UTC)
         self._requests: dict[str, RequestHandler] = {
             "health_check": self._health_check,
@@ -94,6 +97,10 @@ class MqttBridge:
         if self._sensors(unit) != self._discovered_sensors.get(unit.id, set()):
             self._publish_discovery(unit)  # e.g. the unit started reporting its power
 
+    def publish_energy(self, unit_id: str | None, payload: Mapping[str, Any]) -> None:
+        """``<base>/<unit>/energy``, or ``<base>/bridge/energy`` for the house (``None``)."""
+        self._send(self._t(unit_id or "bridge", "energy"), payload, retain=True)
+
     def publish_availability(self, unit: Unit) -> None:
         value = "online" if unit.available else "offline"
         self._send(self._t(unit.id, "availability"), value, retain=True)
@@ -137,14 +144,13 @@ class MqttBridge:
             self.publish_availability(unit)
             self.publish_state(unit)
 
-    @staticmethod
-    def _sensors(unit: Unit) -> set[str]:
+    def _sensors(self, unit: Unit) -> set[str]:
         if unit.info.kind == "ir":
             # Open loop: only what something else measures (the blaster's own thermometer).
             return {"current_temperature"} if unit.config.blaster_sensor else set()
         sensors = {"current_temperature", "outdoor_temperature", "compressor_frequency"}
-        if unit.state.power_w is not None:
-            sensors.add("power_w")
+        if unit.state.power_w is not None and unit.id not in self.energy:
+            sensors.add("power_w")  # with energy recording, the energy topic has the power
         return sensors
 
     def _publish_discovery(self, unit: Unit, *, only_if_changed: bool = False) -> None:
@@ -163,6 +169,8 @@ class MqttBridge:
             traits=unit.traits,
             sw_version=__version__,
             sensors=sensors,
+            energy=unit.id in self.energy,
+            currency=self.energy.get(unit.id),
         )
         self._discovered_sensors[unit.id] = sensors
         if only_if_changed and self._discovered.get(unit.id) == payload:

@@ -51,9 +51,48 @@ SENSORS: dict[str, SensorSpec] = {
         SensorSpec("compressor_frequency", "Compressor frequency", "compressor_frequency", "Hz",
                    "frequency", "measurement", diagnostic=True),
         SensorSpec("power", "Power", "power_w", "W", "power", "measurement"),
-        SensorSpec("energy", "Energy", "energy_kwh", "kWh", "energy", "total_increasing"),
     )
 }  # fmt: skip
+
+
+def _energy_components(unique_prefix: str, topic: str, currency: str | None) -> dict[str, Any]:
+    """Sensors on ``<base>/<unit>/energy`` that put the unit in HA's Energy dashboard.
+
+    Energy is the lifetime total, which never goes backwards (``total_increasing``); the cost
+    sensors are ``total`` because negative prices can lower them, and the period's cost names
+    the period start as its ``last_reset``.
+    """
+
+    def sensor(component: str, name: str, field: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "p": "sensor",
+            "uniq_id": f"{unique_prefix}_{component}",
+            "name": name,
+            "stat_t": topic,
+            "val_tpl": _template(field),
+            **extra,
+        }
+
+    out = {
+        "energy": sensor("energy", "Energy", "energy_lifetime_kwh", unit_of_meas="kWh",
+                         dev_cla="energy", stat_cla="total_increasing"),
+        "power": sensor("power", "Power", "power_w", unit_of_meas="W", dev_cla="power",
+                        stat_cla="measurement"),
+        "energy_source": sensor("energy_source", "Energy source", "source",
+                                ent_cat="diagnostic"),
+    }  # fmt: skip
+    if currency is not None:
+        out |= {
+            "cost": sensor("cost", "Energy cost", "cost_lifetime", unit_of_meas=currency,
+                           dev_cla="monetary", stat_cla="total"),
+            "cost_period": sensor("cost_period", "Cost this period", "cost_period",
+                                  unit_of_meas=currency, dev_cla="monetary", stat_cla="total",
+                                  last_reset_val_tpl=_template("period_start")),
+            "projected_cost": sensor("projected_cost", "Projected cost this period",
+                                     "projected_cost_period", unit_of_meas=currency,
+                                     dev_cla="monetary"),
+        }  # fmt: skip
+    return out
 
 
 def device_id(hub_id: str, unit_id: str) -> str:
@@ -160,6 +199,8 @@ def build_device_discovery(
     traits: Traits,
     sw_version: str,
     sensors: Iterable[str],
+    energy: bool = False,
+    currency: str | None = None,
     origin_url: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The retained discovery topic and payload for one unit.
@@ -167,7 +208,8 @@ def build_device_discovery(
     Topics are spelled out in full: HA expands ``~`` only at a payload's root, not in ``cmps``.
 
     ``sensors`` names state fields from :data:`SENSORS` (e.g. ``current_temperature``,
-    ``power_w``); an unknown name is a :class:`ConfigError`.
+    ``power_w``); an unknown name is a :class:`ConfigError`. ``energy`` adds the sensors of
+    ``<base>/<unit>/energy`` (cost sensors too when ``currency`` is known).
     """
     wanted = set(sensors)
     unknown = sorted(wanted - SENSORS.keys())
@@ -184,6 +226,8 @@ def build_device_discovery(
     for field, spec in SENSORS.items():  # table order keeps the payload stable
         if field in wanted:
             components[spec.component] = _sensor(identifier, spec, state_topic)
+    if energy:
+        components |= _energy_components(identifier, f"{state_topic}/energy", currency)
     payload: dict[str, Any] = {
         "dev": {
             "ids": [identifier],

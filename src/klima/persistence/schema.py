@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 # Bump this when the tables change, and add the step that upgrades from the previous version
 # to MIGRATIONS.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -117,9 +117,16 @@ event_log = Table(
 LOG_TABLES: tuple[Table, ...] = (state_log, event_log)
 
 # MIGRATIONS[n] upgrades a database at version n to version n + 1, inside the opening
-# transaction. Empty while there is only version 1.
+# transaction.
 Migration = Callable[[Connection], None]
-MIGRATIONS: dict[int, Migration] = {}
+
+
+def _add_energy_tables(conn: Connection) -> None:
+    """Version 2: the energy recorder's tables (nothing existing changes)."""
+    metadata.create_all(conn, tables=list(energy_schema.ENERGY_TABLES))
+
+
+MIGRATIONS: dict[int, Migration] = {1: _add_energy_tables}
 
 
 def ensure_schema(conn: Connection, migrations: dict[int, Migration] | None = None) -> int:
@@ -162,3 +169,8 @@ def _read_version(conn: Connection) -> int:
             "this database was not written by Klima"
         )
     return int(rows[0])
+
+
+# Last, because energy_schema defines its tables on this module's `metadata`; importing it here
+# guarantees they exist before anything creates or migrates a schema.
+from klima.persistence import energy_schema  # noqa: E402

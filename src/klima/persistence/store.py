@@ -1,4 +1,5 @@
-"""The storage facade: the last state of each unit, a state log and an event log.
+"""The storage facade: the last state of each unit, a state log, an event log and the energy
+recorder (per-minute samples, hour/day/billing-period rollups, lifetime counters).
 
 Writes never touch the database on the caller's thread: they go to one writer thread (see
 :mod:`klima.persistence.writer`) and return at once, so calling them from the event loop is
@@ -15,12 +16,25 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from klima.errors import KlimaError, StorageError
+from klima.persistence.energy import (
+    EnergyBucket,
+    EnergyBucketKind,
+    EnergySampleRow,
+    EnergyTotals,
+    LifetimeRow,
+    RollupKind,
+    RollupRow,
+    prepare_lifetime,
+    prepare_rollup,
+    prepare_sample,
+)
+from klima.persistence.energy_read import read_lifetimes, read_rollups, read_series, read_units
 from klima.persistence.engine import (
     describe_error,
     is_sqlite_memory,
@@ -40,14 +54,17 @@ from klima.persistence.writer import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Iterable, Mapping
     from contextlib import AbstractContextManager
     from types import TracebackType
+    from zoneinfo import ZoneInfo
 
     from sqlalchemy import URL
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 MAX_ID_LENGTH = 64  # unit ids and event types; matches the String(64) columns
 
@@ -87,11 +104,16 @@ class Store:
         prune_interval: float = 86_400.0,
         retry_initial: float = 0.5,
         retry_max: float = 60.0,
+        energy_commit_interval: float = 60.0,
+        sample_retention_days: int | None = 90,
+        hourly_retention_days: int | None = None,
     ) -> Store:
         """Connect, create or check the schema, and start the writer thread.
 
-        ``retention_days=None`` keeps the logs forever. Raises :class:`StorageError` naming the
-        URL (without its password) when the database cannot be used.
+        ``retention_days=None`` keeps the logs forever; ``sample_retention_days`` and
+        ``hourly_retention_days`` do the same for energy samples and hourly rollups (daily,
+        period and lifetime rows are always kept). Raises :class:`StorageError` naming the URL
+        (without its password) when the database cannot be used.
         """
         parsed = normalize_url(url)
         engine = make_engine(parsed)
@@ -111,10 +133,13 @@ class Store:
         settings = WriterSettings(
             commit_interval=commit_interval,
             max_queued_rows=max_queued_rows,
-            retention=timedelta(days=retention_days) if retention_days is not None else None,
+            retention=_days(retention_days),
             prune_interval=prune_interval,
             retry_initial=retry_initial,
             retry_max=retry_max,
+            energy_commit_interval=energy_commit_interval,
+            sample_retention=_days(sample_retention_days),
+            hourly_retention=_days(hourly_retention_days),
         )
         log.info("opened database %s", redact(parsed))
         return cls(engine, parsed, settings)
@@ -141,6 +166,31 @@ class Store:
         if unit_id is not None:
             _check_id("unit id", unit_id)
         self._buffer.add_event(EventRow(_timestamp(ts), event_type, unit_id, _to_json(data or {})))
+
+    def record_energy(
+        self,
+        samples: Iterable[EnergySampleRow] = (),
+        rollups: Iterable[RollupRow] = (),
+        lifetimes: Iterable[LifetimeRow] = (),
+    ) -> None:
+        """Queue energy rows. Samples are appended (a second one for the same unit and minute
+        replaces the first); rollups and lifetimes replace the pending row with the same key.
+
+        Lazy: these rows never start the ``commit_interval`` timer. They are committed with the
+        next state or event, or ``energy_commit_interval`` after the first of them was queued,
+        whichever comes first; :meth:`flush` and :meth:`close` commit them at once.
+        """
+        self._check_writable()
+        sample_rows = [prepare_sample(row) for row in samples]
+        rollup_rows = [prepare_rollup(row) for row in rollups]
+        lifetime_rows = [prepare_lifetime(row) for row in lifetimes]
+        unit_ids: set[str | None] = {row.unit_id for row in sample_rows}
+        unit_ids.update(row.unit_id for row in rollup_rows)
+        unit_ids.update(row.unit_id for row in lifetime_rows)
+        for unit_id in unit_ids:
+            if unit_id is not None:
+                _check_id("unit id", unit_id)
+        self._buffer.add_energy(sample_rows, rollup_rows, lifetime_rows)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Block until everything queued so far is committed; ``False`` if ``timeout`` passed
@@ -232,6 +282,43 @@ class Store:
             for ts, event_type, unit_id, data in self._read(query)
         ]
 
+    def energy_rollups(self, kind: RollupKind, key: int) -> dict[str | None, EnergyTotals]:
+        """One bucket's totals for every unit and the house (``None``)."""
+        return self._query(lambda conn: read_rollups(conn, kind, key))
+
+    def energy_period_totals(self, start_key: int) -> dict[str | None, EnergyTotals]:
+        """The running totals of the billing period starting on ``start_key`` (YYYYMMDD):
+        "the bill so far", one primary-key range of ~one row per unit."""
+        return self.energy_rollups("period", start_key)
+
+    def energy_lifetimes(self) -> dict[str | None, LifetimeRow]:
+        return self._query(read_lifetimes)
+
+    def energy_units(self) -> list[str]:
+        """Unit ids that have any energy data, sorted."""
+        return self._query(read_units)
+
+    def energy_series(
+        self,
+        unit_id: str | None,
+        start: datetime,
+        end: datetime,
+        bucket: EnergyBucketKind,
+        tz: ZoneInfo,
+    ) -> list[EnergyBucket]:
+        """Buckets overlapping ``[start, end)`` that hold data, oldest first; ``unit_id=None``
+        is the house. minute: from the samples (the house is their sum); hour: the hourly
+        rollups; day: the daily rollups of the local dates in ``tz``; month: those summed per
+        local month."""
+        return self._query(lambda conn: read_series(conn, unit_id, (start, end), bucket, tz))
+
+    def _query(self, reader: Callable[[Connection], _T]) -> _T:
+        try:
+            with self._engine_lock, self._engine.connect() as conn:
+                return reader(conn)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"reading {self.url} failed: {describe_error(exc)}") from None
+
     def _read(self, query: Any) -> list[Any]:
         try:
             with self._engine_lock, self._engine.connect() as conn:
@@ -269,6 +356,10 @@ class Store:
     def _check_writable(self) -> None:
         if self._closed:
             raise StorageError(f"{self.url} is closed")
+
+
+def _days(days: int | None) -> timedelta | None:
+    return timedelta(days=days) if days is not None else None
 
 
 def _timestamp(ts: datetime | None) -> datetime:

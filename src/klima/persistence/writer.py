@@ -8,6 +8,12 @@ not per row.
 The buffer is a condition-guarded dict plus deque rather than a ``queue.Queue`` because it has to
 do two things a FIFO cannot: replace a unit's pending upsert with the newer one (coalescing) and,
 when full, drop the oldest *log* row while never dropping a unit's last state.
+
+Energy rows are *lazy*: they do not start the ``commit_interval`` timer. They ride along with the
+next state or event commit, or are committed on their own ``energy_commit_interval`` after the
+first of them arrived, so a quiet house writes its per-minute samples once a minute or less
+instead of every few seconds. Energy samples count as log rows (the oldest may be dropped when
+the queue is full); rollups and lifetime counters are coalesced upserts and never dropped.
 """
 
 from __future__ import annotations
@@ -21,17 +27,20 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 
+from klima.persistence.energy import SampleWrite
+from klima.persistence.energy_write import prune_energy, write_energy
 from klima.persistence.engine import describe_error
 from klima.persistence.schema import LOG_TABLES, event_log, state_log, unit_state
+from klima.persistence.upsert import upsert
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from contextlib import AbstractContextManager
 
-    from sqlalchemy import Table
     from sqlalchemy.engine import Connection, Engine
-    from sqlalchemy.sql.dml import Insert
+
+    from klima.persistence.energy import LifetimeWrite, RollupKind, RollupWrite
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +65,22 @@ class Batch:
     """Rows taken from the buffer for one transaction, kept whole until it commits."""
 
     states: dict[str, StateRow] = field(default_factory=dict)  # the newest upsert per unit
-    logs: deque[StateRow | EventRow] = field(default_factory=deque)  # state_log + event_log
+    # state_log, event_log and energy_sample rows, oldest first (the ones dropped when full)
+    logs: deque[StateRow | EventRow | SampleWrite] = field(default_factory=deque)
+    # the newest energy rollup per (kind, key, unit) and lifetime per unit
+    rollups: dict[tuple[RollupKind, int, str | None], RollupWrite] = field(default_factory=dict)
+    lifetimes: dict[str | None, LifetimeWrite] = field(default_factory=dict)
     seq: int = 0  # every row enqueued up to this number is in here (or was dropped)
 
     def row_count(self) -> int:
-        return len(self.states) + len(self.logs)
+        return len(self.states) + len(self.logs) + len(self.rollups) + len(self.lifetimes)
+
+    def merge(self, newer: Batch) -> None:
+        """Add ``newer``'s rows after this batch's (its upserts win)."""
+        self.states.update(newer.states)
+        self.logs.extend(newer.logs)
+        self.rollups.update(newer.rollups)
+        self.lifetimes.update(newer.lifetimes)
 
 
 @dataclass(slots=True)
@@ -78,6 +98,15 @@ class WriterSettings:
     prune_interval: float = 86_400.0
     retry_initial: float = 0.5
     retry_max: float = 60.0
+    energy_commit_interval: float = 60.0
+    sample_retention: timedelta | None = timedelta(days=90)
+    hourly_retention: timedelta | None = None
+
+    @property
+    def prunes(self) -> bool:
+        return any(
+            r is not None for r in (self.retention, self.sample_retention, self.hourly_retention)
+        )
 
 
 class WriteBuffer:
@@ -88,7 +117,8 @@ class WriteBuffer:
         self.settings = settings
         self.cond = threading.Condition()
         self.pending = Batch()
-        self.first_pending_at: float | None = None
+        self.first_pending_at: float | None = None  # the first row that starts the timer
+        self.first_lazy_at: float | None = None  # the first energy row (its own, longer timer)
         self.flush_requested = False
         self.stopping = False
         self.abandoned = False  # close() gave up waiting; the thread exits at its next wake-up
@@ -110,6 +140,30 @@ class WriteBuffer:
         with self.cond:
             self._add_log(row)
 
+    def add_energy(
+        self,
+        samples: Iterable[SampleWrite],
+        rollups: Iterable[RollupWrite],
+        lifetimes: Iterable[LifetimeWrite],
+    ) -> None:
+        with self.cond:
+            given = len(self.pending.logs)
+            self.pending.logs.extend(samples)
+            given = len(self.pending.logs) - given
+            for rollup in rollups:
+                self.pending.rollups[(rollup.kind, rollup.key, rollup.unit_id)] = rollup
+                given += 1
+            for lifetime in lifetimes:
+                self.pending.lifetimes[lifetime.unit_id] = lifetime
+                given += 1
+            if not given:
+                return
+            self.enqueued_seq += 1
+            self.trim(self.pending)
+            if self.first_lazy_at is None:
+                self.first_lazy_at = time.monotonic()
+                self.cond.notify_all()  # the writer's wait may now have to end sooner
+
     def _add_log(self, row: StateRow | EventRow) -> None:
         self.enqueued_seq += 1
         self.pending.logs.append(row)
@@ -118,8 +172,18 @@ class WriteBuffer:
             self.first_pending_at = time.monotonic()
             self.cond.notify_all()
 
+    def commit_due(self) -> float | None:
+        """When the pending rows must be committed (monotonic time), or None if nothing is."""
+        dues = []
+        if self.first_pending_at is not None:
+            dues.append(self.first_pending_at + self.settings.commit_interval)
+        if self.first_lazy_at is not None:
+            dues.append(self.first_lazy_at + self.settings.energy_commit_interval)
+        return min(dues) if dues else None
+
     def trim(self, batch: Batch) -> None:
-        """Drop the oldest log rows beyond the bound; unit_state upserts are never dropped."""
+        """Drop the oldest log rows beyond the bound; upserts (unit_state, energy rollups and
+        lifetimes) are never dropped."""
         excess = len(batch.logs) - self.settings.max_queued_rows
         if excess <= 0:
             return
@@ -180,6 +244,7 @@ class WriterThread(threading.Thread):
         self._retry_at = 0.0
         self._backoff = self._settings.retry_initial
         self._next_prune_at = time.monotonic()  # prune once at start-up, then daily
+        self._unit_keys: dict[str, int] = {}  # energy_unit, as far as this writer has seen it
 
     def unwritten_rows(self) -> int:
         held = self._held
@@ -219,14 +284,13 @@ class WriterThread(threading.Thread):
                 timeout: float | None = self._retry_at - now
             elif buffer.stopping or buffer.prune_requests:
                 return
-            elif buffer.first_pending_at is not None:
-                due = buffer.first_pending_at + self._settings.commit_interval
+            elif (due := buffer.commit_due()) is not None:
                 if buffer.flush_requested or now >= due:
                     return
                 timeout = due - now
             else:
                 timeout = None
-            if self._settings.retention is not None and self._held is None:
+            if self._settings.prunes and self._held is None:
                 # No pruning while commits fail: the retry comes first.
                 until_prune = self._next_prune_at - now
                 if until_prune <= 0:
@@ -238,22 +302,23 @@ class WriterThread(threading.Thread):
         """Pending rows merged into the batch being retried, if any (newer upserts win)."""
         buffer = self._buffer
         batch = self._held if self._held is not None else Batch()
-        batch.states.update(buffer.pending.states)
-        batch.logs.extend(buffer.pending.logs)
+        batch.merge(buffer.pending)
         buffer.trim(batch)
         batch.seq = buffer.enqueued_seq
         buffer.pending = Batch()
         buffer.first_pending_at = None
+        buffer.first_lazy_at = None
         buffer.flush_requested = False
         return batch
 
     def _commit(self, batch: Batch) -> None:
         try:
             with self._engine_lock, self._engine.begin() as conn:
-                _write_batch(conn, batch)
+                new_keys = _write_batch(conn, batch, self._unit_keys)
         except Exception as exc:  # noqa: BLE001 - the writer must survive any failure and keep the rows
             self._hold(batch, exc)
             return
+        self._unit_keys.update(new_keys)  # only now: a rolled-back allocation never happened
         if self._held is not None:
             log.info("database writes recovered; committed %d held rows", batch.row_count())
         self._held = None
@@ -277,13 +342,30 @@ class WriterThread(threading.Thread):
         self._backoff = min(self._backoff * 2, self._settings.retry_max)
 
     def _auto_prune(self) -> None:
-        retention = self._settings.retention
-        if retention is None or self._held is not None or time.monotonic() < self._next_prune_at:
+        settings = self._settings
+        if not settings.prunes or self._held is not None or time.monotonic() < self._next_prune_at:
             return
-        self._next_prune_at = time.monotonic() + self._settings.prune_interval
-        deleted = self._prune(datetime.now(UTC) - retention)
+        self._next_prune_at = time.monotonic() + settings.prune_interval
+        now = datetime.now(UTC)
+        if settings.retention is not None:
+            deleted = self._prune(now - settings.retention)
+            if deleted:
+                log.info("pruned %d log rows older than %d days", deleted, settings.retention.days)
+        if settings.sample_retention is not None or settings.hourly_retention is not None:
+            self._prune_energy(now)
+
+    def _prune_energy(self, now: datetime) -> None:
+        settings = self._settings
+        try:
+            with self._engine_lock, self._engine.begin() as conn:
+                deleted = prune_energy(
+                    conn, now, settings.sample_retention, settings.hourly_retention
+                )
+        except Exception as exc:  # noqa: BLE001 - a failed prune is retried at the next interval
+            log.warning("pruning old energy rows failed: %s", describe_error(exc))
+            return
         if deleted:
-            log.info("pruned %d log rows older than %d days", deleted, retention.days)
+            log.info("pruned %d energy samples and hourly rows past their retention", deleted)
 
     def _prune(self, older_than: datetime) -> int | None:
         try:
@@ -297,10 +379,11 @@ class WriterThread(threading.Thread):
             return None
 
 
-def _write_batch(conn: Connection, batch: Batch) -> None:
+def _write_batch(conn: Connection, batch: Batch, unit_keys: dict[str, int]) -> dict[str, int]:
+    """Write every row of ``batch``; return the energy unit keys to cache after the commit."""
     if batch.states:
         conn.execute(
-            _upsert(conn, unit_state, ["unit_id"], ["state", "updated_at"]),
+            upsert(conn, unit_state, ["unit_id"], ["state", "updated_at"]),
             [
                 {"unit_id": row.unit_id, "state": row.state, "updated_at": row.ts}
                 for row in batch.states.values()
@@ -309,8 +392,11 @@ def _write_batch(conn: Connection, batch: Batch) -> None:
     # Two changes of one unit at the same instant share a key: the later one is the state.
     state_rows: dict[tuple[datetime, str], dict[str, Any]] = {}
     event_rows: list[dict[str, Any]] = []
+    samples: list[SampleWrite] = []
     for row in batch.logs:
-        if isinstance(row, StateRow):
+        if isinstance(row, SampleWrite):
+            samples.append(row)
+        elif isinstance(row, StateRow):
             state_rows[(row.ts, row.unit_id)] = {
                 "ts": row.ts,
                 "unit_id": row.unit_id,
@@ -322,20 +408,12 @@ def _write_batch(conn: Connection, batch: Batch) -> None:
             )
     if state_rows:
         conn.execute(
-            _upsert(conn, state_log, ["ts", "unit_id"], ["state"]), list(state_rows.values())
+            upsert(conn, state_log, ["ts", "unit_id"], ["state"]), list(state_rows.values())
         )
     if event_rows:
         conn.execute(event_log.insert(), event_rows)
-
-
-def _upsert(conn: Connection, table: Table, keys: list[str], updated: list[str]) -> Insert:
-    """INSERT … ON CONFLICT DO UPDATE: the same statement shape on SQLite and PostgreSQL."""
-    if conn.dialect.name == "postgresql":
-        pg_stmt = postgresql.insert(table)
-        return pg_stmt.on_conflict_do_update(
-            index_elements=keys, set_={name: pg_stmt.excluded[name] for name in updated}
+    if samples or batch.rollups or batch.lifetimes:
+        return write_energy(
+            conn, samples, list(batch.rollups.values()), list(batch.lifetimes.values()), unit_keys
         )
-    lite_stmt = sqlite.insert(table)
-    return lite_stmt.on_conflict_do_update(
-        index_elements=keys, set_={name: lite_stmt.excluded[name] for name in updated}
-    )
+    return {}

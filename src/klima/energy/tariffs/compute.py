@@ -18,7 +18,7 @@ from datetime import UTC
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from klima.energy.tariffs.model import Charge, Tariff, TariffError
+from klima.energy.tariffs.model import Charge, PriceSeries, Tariff, TariffError, Tier
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -74,12 +74,63 @@ class Bill:
         }
 
 
-def _charge_factor(charge: Charge, days: Decimal, period_days: int) -> tuple[Decimal, str]:
+def charge_factor(charge: Charge, days: Decimal, period_days: int) -> tuple[Decimal, str]:
     """How many ``charge.per`` units a bill of ``days`` out of ``period_days`` covers."""
     if charge.per == "day":
         return days, "day"
     share = days / period_days
     return (share, "month") if charge.per == "month" else (share / 12, "year")
+
+
+def _tier_bound(tiers: Sequence[Tier], number: int, period_days: int) -> Decimal | None:
+    """The cumulative kWh where tier ``number`` ends, ``None`` when it is open-ended."""
+    tier = tiers[number]
+    if tier.max_kwh is None or number == len(tiers) - 1:
+        return None  # a max on the last tier would leave kWh unpriced: ignore it
+    return tier.max_kwh * period_days if tier.daily else tier.max_kwh
+
+
+def split_tiers(
+    tiers: Sequence[Tier], kwh: Decimal, before: Decimal, period_days: int
+) -> list[tuple[int, Decimal]]:
+    """(0-based tier, kWh) pieces of ``kwh`` used once the bill holds ``before`` kWh."""
+    pieces = []
+    cumulative, remaining = before, kwh
+    for number in range(len(tiers)):
+        if remaining <= 0:
+            break
+        bound = _tier_bound(tiers, number, period_days)
+        room = remaining if bound is None else max(Decimal(0), min(remaining, bound - cumulative))
+        if room == 0:
+            continue
+        pieces.append((number, room))
+        cumulative += room
+        remaining -= room
+    return pieces
+
+
+def tier_at(tiers: Sequence[Tier], cumulative: Decimal, period_days: int) -> int:
+    """The 0-based tier the next kWh falls in once the bill holds ``cumulative`` kWh."""
+    for number in range(len(tiers)):
+        bound = _tier_bound(tiers, number, period_days)
+        if bound is None or cumulative < bound:
+            return number
+    return len(tiers) - 1
+
+
+class SlotPrices:
+    """Dynamic price lookup: the price of the slot holding a moment, ``None`` outside the series."""
+
+    def __init__(self, series: PriceSeries) -> None:
+        self._starts = [start.astimezone(UTC) for start in series.starts]
+        self._prices = series.prices
+        starts = self._starts
+        self._end = starts[-1] + (starts[-1] - starts[-2]) if len(starts) > 1 else starts[-1]
+
+    def at(self, moment: datetime) -> Decimal | None:
+        utc = moment.astimezone(UTC)
+        slot = bisect.bisect_right(self._starts, utc) - 1
+        return None if slot < 0 or utc >= self._end else self._prices[slot]
 
 
 def _energy_lines(
@@ -89,23 +140,13 @@ def _energy_lines(
     cumulative = Decimal(0)
     for interval in usage:
         local = interval.start.astimezone(period.tz)
-        index = tariff.schedule.period_at(local, tariff.holidays)
-        energy_period = tariff.periods[index]
-        remaining = interval.kwh
-        for tier_number, tier in enumerate(energy_period.tiers):
-            if remaining <= 0:
-                break
-            if tier.max_kwh is None or tier_number == len(energy_period.tiers) - 1:
-                room = remaining  # a max on the last tier would leave kWh unpriced: ignore it
-            else:
-                bound = tier.max_kwh * period.days if tier.daily else tier.max_kwh
-                room = max(Decimal(0), min(remaining, bound - cumulative))
-            if room == 0 and tier.max_kwh is not None:
-                continue
-            key = (energy_period.name, tier_number, tier.rate)
-            totals[key] = totals.get(key, Decimal(0)) + room
-            cumulative += room
-            remaining -= room
+        energy_period = tariff.periods[tariff.schedule.period_at(local, tariff.holidays)]
+        for tier_number, kwh in split_tiers(
+            energy_period.tiers, interval.kwh, cumulative, period.days
+        ):
+            key = (energy_period.name, tier_number, energy_period.tiers[tier_number].rate)
+            totals[key] = totals.get(key, Decimal(0)) + kwh
+            cumulative += kwh
     lines = []
     for (name, tier_number, rate), kwh in totals.items():
         tier_count = next(len(p.tiers) for p in tariff.periods if p.name == name)
@@ -116,17 +157,14 @@ def _energy_lines(
 
 def _dynamic_lines(tariff: Tariff, usage: Sequence[UsageInterval]) -> list[BillLine]:
     assert tariff.prices is not None
-    starts = [start.astimezone(UTC) for start in tariff.prices.starts]
-    prices = tariff.prices.prices
-    last_end = starts[-1] + (starts[-1] - starts[-2]) if len(starts) > 1 else starts[-1]
+    prices = SlotPrices(tariff.prices)
     kwh = amount = Decimal(0)
     for interval in usage:
-        start = interval.start.astimezone(UTC)
-        slot = bisect.bisect_right(starts, start) - 1
-        if slot < 0 or start >= last_end:
+        price = prices.at(interval.start)
+        if price is None:
             raise TariffError(f"no price for the interval starting {interval.start.isoformat()}")
         kwh += interval.kwh
-        amount += interval.kwh * prices[slot]
+        amount += interval.kwh * price
     rate = amount / kwh if kwh else None
     return [BillLine("energy", "dynamic", kwh, "kWh", rate, amount)]
 
@@ -198,7 +236,7 @@ def compute_bill(
     if tariff.monthly_adjustments:
         lines += _adjustment_lines(tariff, billed, period)
     for charge in tariff.fixed_charges:
-        factor, unit = _charge_factor(charge, days, period.days)
+        factor, unit = charge_factor(charge, days, period.days)
         lines.append(
             BillLine(
                 "fixed",
@@ -215,7 +253,7 @@ def compute_bill(
         lines = [_rounded(line, quantum) for line in lines]
     subtotal = sum((line.amount for line in lines), Decimal(0))
     if tariff.minimum_charge is not None:
-        factor, _ = _charge_factor(tariff.minimum_charge, days, period.days)
+        factor, _ = charge_factor(tariff.minimum_charge, days, period.days)
         minimum = factor * tariff.minimum_charge.amount
         if tariff.rounding == "line":
             minimum = minimum.quantize(quantum, ROUND_HALF_UP)
