@@ -25,6 +25,7 @@ from klima.config import (
     MqttConfig,
     UnitConfig,
 )
+from klima.config_energy import EnergyConfig, UnitEnergyConfig
 from klima.daemon import Daemon
 from klima_sim.broadlink_sim import BroadlinkSimulator, EndpointSpec
 from klima_sim.clock import ScaledClock
@@ -39,6 +40,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEMO_NAMES = ("Living room", "Bedroom", "Office", "Kitchen", "Guest room", "Studio")
+DEMO_TARIFF = Path(__file__).parent / "data" / "demo_tariff.toml"
+# Shipped performance profiles standing in for the simulated IR units' real models.
+DEMO_PROFILE = "mitsubishi_msz_fh09na"
+DEMO_PROFILES = {"coolix_ir": "carrier_40grqb09", "fujitsu_ir": "fujitsu_asu9rls3"}
 
 
 def add_demo_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -131,6 +136,8 @@ def demo_config(
                 blaster="demo_blaster",
                 blaster_sensor=True,  # the simulated RM4 pro has a thermometer
                 restart_delay=60.0,
+                # IR has no readback: the energy is the model's estimate for a typical unit.
+                energy=UnitEnergyConfig(profile=DEMO_PROFILES.get(ir_unit.driver, DEMO_PROFILE)),
             )
             for ir_unit in blaster.units
         ]
@@ -140,6 +147,7 @@ def demo_config(
         daemon=DaemonConfig(data_dir=data_dir),
         blasters=blasters,
         units=units,
+        energy=EnergyConfig(tariff=DEMO_TARIFF),
     )
 
 

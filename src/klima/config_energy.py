@@ -48,7 +48,7 @@ class UnitEnergyConfig(StrictModel):
     enabled: bool = Field(default=True, description="Record and publish this unit's energy.")
     profile: str | None = Field(
         None,
-        description="Performance profile: the name of a shipped one (klima energy profiles) "
+        description="Performance profile: the name of a shipped one (klima profiles) "
         "or the path of a TOML profile file.",
     )
     heating: HeatingRatings | None = Field(
@@ -110,9 +110,10 @@ class EnergyConfig(StrictModel):
         1, description="Day of the month the meter is read (1 = calendar months)."
     )
     commit_interval: Annotated[float, Field(ge=5, le=3600)] = Field(
-        60.0,
-        description="Seconds energy samples may wait in memory before a commit (SD-card "
-        "wear); they also ride along with any earlier commit.",
+        300.0,
+        description="Seconds energy rows may wait in memory before a commit (SD-card wear: "
+        "8.8 MiB/day at 300 s, 33.5 at 60 s); they also ride along with any earlier commit. "
+        "A crash loses at most this much of estimated energy; counters catch up.",
     )
     sample_retention_days: Annotated[int, Field(ge=1, le=36500)] | None = Field(
         90, description="Days of per-minute samples kept (null = forever)."

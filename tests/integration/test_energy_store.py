@@ -132,19 +132,22 @@ def test_rollups_and_lifetimes_coalesce_and_samples_upsert_by_minute(
             rollups=[RollupRow("day", 20260115, "u", _totals(metered=0.1 * n))],
             lifetimes=[LifetimeRow("u", 100 + n, Decimal(n), {"n": n})],
         )
-    # Two samples in one minute (12:00:10 and 12:00:50): the later replaces the earlier.
+    # Two samples in one minute (12:00:10 and 12:00:50, e.g. either side of a restart) add up.
     store.record_energy(samples=[EnergySampleRow(T0 + timedelta(seconds=10), "u", 0.01, METERED)])
     store.record_energy(samples=[EnergySampleRow(T0 + timedelta(seconds=50), "u", 0.03, METERED)])
     assert store.queue_depth == 1 + 1 + 2  # one rollup, one lifetime, two queued samples
     assert store.flush(5)
     assert store.commits == 1
 
-    store.record_energy(samples=[_sample(0, "u", 0.04, REPORTED)])  # the same key, a later commit
+    series = store.energy_series("u", T0, T0 + timedelta(minutes=5), "minute", BERLIN)
+    assert [(b.start, b.totals) for b in series] == [(T0, _totals(metered=0.04))]
+    # The same key in a later commit adds too; the minute takes the later source.
+    store.record_energy(samples=[_sample(0, "u", 0.04, REPORTED)])
     assert store.flush(5)
     assert store.energy_rollups("day", 20260115) == {"u": _totals(metered=1.0)}
     assert store.energy_lifetimes()["u"].state == {"n": 10}
     series = store.energy_series("u", T0, T0 + timedelta(minutes=5), "minute", BERLIN)
-    assert [(b.start, b.totals) for b in series] == [(T0, _totals(reported=0.04))]
+    assert [(b.start, b.totals) for b in series] == [(T0, _totals(reported=0.08))]
 
 
 def test_unit_keys_survive_restarts_and_stay_distinct(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import signal
 import sys
@@ -54,6 +55,13 @@ async def test_demo_starts_and_answers_the_companion_cli(
             assert unit in status
         argv = ["set", "ir_1", "mode=cool", "target_temperature=23", "--broker", broker.group(1)]
         assert await asyncio.to_thread(main, argv) == 0
+        # Energy is recorded and priced with the demo tariff; the history answers over MQTT.
+        capsys.readouterr()
+        query = '{"unit": "ir_1", "bucket": "hour"}'
+        argv = ["request", "energy/query", query, "--broker", broker.group(1)]
+        assert await asyncio.to_thread(main, argv) == 0
+        answer = json.loads(capsys.readouterr().out)
+        assert (answer["unit"], answer["bucket"], answer["currency"]) == ("ir_1", "hour", "EUR")
         proc.send_signal(signal.SIGINT)
         async with asyncio.timeout(15):
             assert await proc.wait() == 0

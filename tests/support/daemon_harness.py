@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from klima.config import DaemonConfig, DatabaseConfig, KlimaConfig, MqttConfig, UnitConfig
+from klima.config_energy import EnergyConfig
 from klima.daemon import Daemon
 from klima.mqtt.connection import MqttClientSession
 from klima.mqtt.settings import MqttSettings
@@ -94,6 +95,7 @@ def make_config(
     data_dir: Path,
     ports: list[tuple[str, str]],
     database_url: str | None = None,
+    energy_config: EnergyConfig | None = None,
     **unit_options: Any,
 ) -> KlimaConfig:
     unit_defaults: dict[str, Any] = {
@@ -113,6 +115,7 @@ def make_config(
             UnitConfig(id=unit_id, driver="mitsubishi_cn105", port=port, **unit_defaults)
             for unit_id, port in ports
         ],
+        energy=energy_config or EnergyConfig(),
     )
 
 
@@ -158,6 +161,7 @@ async def running_daemon(
     units: int = 2,
     speed: float = 60.0,
     database_url: str | None = None,
+    energy_config: EnergyConfig | None = None,
     **unit_options: Any,
 ) -> AsyncIterator[Running]:
     async with SerialSimulator(units=units, clock=ScaledClock(speed), seed=7) as sim:
@@ -168,6 +172,7 @@ async def running_daemon(
             data_dir=data_dir,
             ports=ports,
             database_url=database_url,
+            energy_config=energy_config,
             **unit_options,
         )
         topics = [f"{base}/#", "homeassistant/device/+/config", "homeassistant/status"]

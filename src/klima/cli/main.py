@@ -66,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     drivers.add_argument("--json", action="store_true")
     drivers.set_defaults(handler=_drivers)
 
+    _add_profiles_command(sub)
+
     decode = sub.add_parser("decode", help="explain one raw frame (hex) as JSON")
     decode.add_argument("--driver", required=True)
     decode.add_argument("hex", nargs="+", help="frame bytes, e.g. 'FC 7A 01 30 01 00 54'")
@@ -212,6 +214,26 @@ def _check_config(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 1
     print(f"{args.file}: OK ({len(config.units)} unit(s))")
+    return 0
+
+
+def _add_profiles_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    profiles = sub.add_parser(
+        "profiles", help="list the shipped performance profiles (units.energy.profile)"
+    )
+    profiles.add_argument("--json", action="store_true")
+    profiles.set_defaults(handler=_profiles)
+
+
+def _profiles(args: argparse.Namespace) -> int:
+    from klima_drivers.profiles import list_profiles, load_profile  # noqa: PLC0415
+
+    rows = [(name, load_profile(name).description) for name in list_profiles()]
+    if args.json:
+        return _print_json([{"name": name, "description": text} for name, text in rows])
+    width = max((len(name) for name, _ in rows), default=0)
+    for name, text in rows:
+        print(f"{name:<{width}}  {text}")
     return 0
 
 

@@ -1,8 +1,10 @@
 """``<base>/bridge/request/energy/query``: recorded energy history over MQTT.
 
 The request is ``{"unit": "bedroom", "from": "2026-11-01", "to": "2026-12-01", "bucket": "day"}``
-(``unit`` omitted or null = the house; dates are local midnights in the energy time zone). The
-answer lists one row per bucket with data, like ``klima energy --json``.
+(``unit`` omitted or null = the house; dates are local midnights in the energy time zone; ``to``
+defaults to now, ``from`` to today for minute/hour buckets, the 1st of the month for days and
+1 January for months). The answer lists one row per bucket with data, like
+``klima energy --json``.
 """
 
 from __future__ import annotations
@@ -65,8 +67,15 @@ def parse_query(
     if bucket not in BUCKETS:
         raise CommandError("bucket", f"unknown bucket {bucket!r}", list(BUCKETS))
     today = now.astimezone(zone).date()
-    first = datetime(today.year, today.month, 1, tzinfo=zone)
-    start = parse_moment(data["from"], "from", zone) if "from" in data else first
+    # Without "from": today for minutes and hours, this month for days, this year for months.
+    first = {
+        "minute": today,
+        "hour": today,
+        "day": today.replace(day=1),
+        "month": today.replace(month=1, day=1),
+    }[bucket]
+    default_start = datetime(first.year, first.month, first.day, tzinfo=zone)
+    start = parse_moment(data["from"], "from", zone) if "from" in data else default_start
     end = parse_moment(data["to"], "to", zone) if "to" in data else now
     if end <= start:
         raise CommandError("to", "to must be after from")

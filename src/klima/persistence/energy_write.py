@@ -60,19 +60,22 @@ def write_energy(
             return HOUSE_KEY
         return new_keys[unit_id] if unit_id in new_keys else known_keys[unit_id]
 
-    # One row per key: a later sample for the same minute replaces the earlier one.
+    # Two samples of one minute (e.g. the part before a restart and the part after it) add
+    # up; the minute keeps the later one's source. Each sample is recorded exactly once, and a
+    # failed commit is retried whole, so adding never counts a sample twice.
     sample_rows: dict[tuple[int, int], dict[str, Any]] = {}
     for row in sample_list:
         unit_key = key_of(row.unit_id)
+        earlier = sample_rows.get((row.ts, unit_key))
         sample_rows[(row.ts, unit_key)] = {
             "ts": row.ts,
             "unit_key": unit_key,
-            "mwh": row.mwh,
+            "mwh": row.mwh + (earlier["mwh"] if earlier else 0),
             "source": row.source,
         }
     if sample_rows:
         conn.execute(
-            upsert(conn, energy_sample, ["ts", "unit_key"], ["mwh", "source"]),
+            upsert(conn, energy_sample, ["ts", "unit_key"], ["source"], added=["mwh"]),
             list(sample_rows.values()),
         )
     for kind, (table, time_key) in ROLLUP_TABLES.items():

@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlalchemy import Table
     from sqlalchemy.engine import Connection
     from sqlalchemy.sql.dml import Insert
 
 
-def upsert(conn: Connection, table: Table, keys: list[str], updated: list[str]) -> Insert:
-    """Insert rows; a row whose ``keys`` exist replaces the ``updated`` columns.
+def upsert(
+    conn: Connection,
+    table: Table,
+    keys: list[str],
+    updated: list[str],
+    added: Sequence[str] = (),
+) -> Insert:
+    """Insert rows; a row whose ``keys`` exist replaces the ``updated`` columns and adds its
+    ``added`` columns to the stored ones.
 
     PostgreSQL refuses a multi-row statement that touches one key twice, so callers pass each
     key once (the newest row).
     """
-    if conn.dialect.name == "postgresql":
-        pg_stmt = postgresql.insert(table)
-        return pg_stmt.on_conflict_do_update(
-            index_elements=keys, set_={name: pg_stmt.excluded[name] for name in updated}
-        )
-    lite_stmt = sqlite.insert(table)
-    return lite_stmt.on_conflict_do_update(
-        index_elements=keys, set_={name: lite_stmt.excluded[name] for name in updated}
-    )
+    stmt = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+    changes: dict[str, Any] = {name: stmt.excluded[name] for name in updated}
+    changes |= {name: table.c[name] + stmt.excluded[name] for name in added}
+    return stmt.on_conflict_do_update(index_elements=keys, set_=changes)
