@@ -23,6 +23,10 @@ def _units(*energies: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+TWO_LEADERS = {"outdoor_unit_shared_with": ["u2"]}
+RATINGS = {"nominal_capacity_btuh": 9000, "hspf2": 9}
+
+
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
