@@ -36,22 +36,8 @@ RATINGS = {"nominal_capacity_btuh": 9000, "hspf2": 9}
         ({"energy": {"billing_day": 31}}, "less than or equal to 28"),
         ({"units": _units({"outdoor_unit_shared_with": ["u0"]})}, "not another configured unit"),
         ({"units": _units({"outdoor_unit_shared_with": ["ghost"]})}, "'ghost'"),
-        (
-            {
-                "units": _units(
-                    {"outdoor_unit_shared_with": ["u2"]}, {"outdoor_unit_shared_with": ["u2"]}, {}
-                )
-            },
-            "shared by two outdoor units",
-        ),  # fmt: skip
-        (
-            {
-                "units": _units(
-                    {"profile": "x", "heating": {"nominal_capacity_btuh": 9000, "hspf2": 9}}
-                )
-            },
-            "not both",
-        ),  # fmt: skip
+        ({"units": _units(TWO_LEADERS, TWO_LEADERS, {})}, "shared by two outdoor units"),
+        ({"units": _units({"profile": "x", "heating": RATINGS})}, "not both"),
         ({"units": _units({"meter": {"topic": "plugs/+/power"}})}, "pattern"),
     ],
 )
