@@ -236,7 +236,8 @@ class Daemon:
             self.bridge = bridge
             listener.bridge = bridge
             listener.energy.set_publisher(bridge.publish_energy)
-            listener.energy.publish_all(datetime.now(UTC))  # totals so far, before the minute
+            # The totals so far on every connect, before the next minute closes.
+            bridge.add_republisher(lambda: listener.energy.publish_all(datetime.now(UTC)))
             bridge.add_request("energy/query", listener.energy.query)
             async with asyncio.TaskGroup() as group:
                 bridge_task = group.create_task(bridge.run(), name="mqtt")

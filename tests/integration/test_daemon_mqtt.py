@@ -246,9 +246,11 @@ async def test_broker_restart_reconnects_and_republishes(
                     fresh.text(f"{mqtt_base}/bridge/state") == "online"
                     and fresh.json(f"{mqtt_base}/sim_1")
                     and fresh.text(f"{mqtt_base}/sim_1/availability") == "online"
+                    and fresh.json(f"{mqtt_base}/sim_1/energy")
+                    and fresh.json(f"{mqtt_base}/bridge/energy")
                 ),
                 timeout=20,
-                what="republished state",
+                what="republished state and energy",
             )
             assert run.daemon.bridge.connection.connect_count > connects  # type: ignore[union-attr]
             # And it still takes commands.

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from klima.cli.table import align
 from klima.energy.tariffs import (
     BillingPeriod,
     Charge,
@@ -104,14 +105,7 @@ def _table(bill: Bill) -> str:
         amount = f"{line.amount.quantize(Decimal('0.0001')).normalize():f}"
         rows.append((f"{line.kind}: {line.label}", quantity, rate, amount))
     rows.append((f"total ({bill.kwh.normalize():f} kWh)", "", "", f"{bill.total} {bill.currency}"))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    return "\n".join(
-        "  ".join(
-            cell.ljust(width) if i == 0 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in rows
-    )
+    return align(rows)
 
 
 def run_bill(args: argparse.Namespace) -> int:

@@ -28,6 +28,7 @@ from klima.cli.history import (
     parse_time,
     zone_name,
 )
+from klima.cli.table import align
 from klima.errors import KlimaError
 
 if TYPE_CHECKING:
@@ -135,14 +136,7 @@ def _table(buckets: list[EnergyBucket], bucket: str, tz: ZoneInfo, currency: str
         rows.append(_cells("total", total, places if priced else None))
     else:
         rows.append(("total", *("0.000",) * 4, "-"))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(
-            cell.ljust(width) if i == 0 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-        for row in rows
-    )
+    return align(rows)
 
 
 def _cells(label: str, totals: EnergyTotals, places: Decimal | None) -> tuple[str, ...]:

@@ -60,6 +60,7 @@ class MqttBridge:
         self._discovered: dict[str, dict[str, Any]] = {}  # last discovery payload per unit
         self._discovered_sensors: dict[str, set[str]] = {}
         self._own_discovery = f"klima_{hub_id}_"
+        self._republishers: list[Callable[[], None]] = []
         self.connection = MqttConnection(
             settings,
             subscriptions=[
@@ -74,6 +75,10 @@ class MqttBridge:
             on_message=self._on_message,
             on_connected=self._on_connected,
         )
+
+    def add_republisher(self, republish: Callable[[], None]) -> None:
+        """Something else that owns retained topics (e.g. energy) and republishes on connect."""
+        self._republishers.append(republish)
 
     def add_request(self, action: str, handler: RequestHandler) -> None:
         """Let other parts of the daemon answer ``bridge/request/<action>``."""
@@ -143,6 +148,8 @@ class MqttBridge:
             self._publish_discovery(unit)
             self.publish_availability(unit)
             self.publish_state(unit)
+        for republish in self._republishers:
+            republish()
 
     def _sensors(self, unit: Unit) -> set[str]:
         if unit.info.kind == "ir":
