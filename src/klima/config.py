@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from klima.config_energy import EnergyConfig, UnitEnergyConfig
+from klima.config_energy import EnergyConfig, UnitEnergyConfig, is_profile_file
 from klima.errors import ConfigError, UnknownDriverError
 from klima.mqtt.settings import parse_broker_url
 from klima.strict_model import StrictModel
@@ -332,16 +332,26 @@ def load_config(path: Path | None, registry: DriverRegistry | None = None) -> Kl
 
 
 def _relative_to(config: KlimaConfig, directory: Path) -> KlimaConfig:
-    """Tariff and price files named relative to the config file are found next to it."""
+    """Tariff, price and profile files named relative to the config file are found next to it
+    (under systemd the working directory is /)."""
     energy = config.energy
     update = {
         name: directory / value
         for name, value in (("tariff", energy.tariff), ("prices", energy.prices))
         if value is not None and not value.expanduser().is_absolute()
     }
-    if not update:
-        return config
-    return config.model_copy(update={"energy": energy.model_copy(update=update)})
+    if update:
+        config = config.model_copy(update={"energy": energy.model_copy(update=update)})
+    units = [_unit_relative_to(unit, directory) for unit in config.units]
+    return config.model_copy(update={"units": units})
+
+
+def _unit_relative_to(unit: UnitConfig, directory: Path) -> UnitConfig:
+    profile = unit.energy.profile
+    if profile is None or not is_profile_file(profile) or Path(profile).expanduser().is_absolute():
+        return unit
+    energy = unit.energy.model_copy(update={"profile": str(directory / profile)})
+    return unit.model_copy(update={"energy": energy})
 
 
 def validate_config(

@@ -20,6 +20,11 @@ _NO_WILDCARDS = r"^[^+#]+$"
 _CURRENCY = r"^[A-Z]{3}$"
 
 
+def is_profile_file(profile: str) -> bool:
+    """A profile given as a file path rather than the name of a shipped profile."""
+    return "/" in profile or profile.endswith(".toml")
+
+
 class MeterConfig(StrictModel):
     """An external meter for one unit: a smart plug or CT clamp publishing on MQTT."""
 
@@ -115,11 +120,11 @@ class EnergyConfig(StrictModel):
         "8.8 MiB/day at 300 s, 33.5 at 60 s); they also ride along with any earlier commit. "
         "A crash loses at most this much of estimated energy; counters catch up.",
     )
-    sample_retention_days: Annotated[int, Field(ge=1, le=36500)] | None = Field(
-        90, description="Days of per-minute samples kept (null = forever)."
+    sample_retention_days: Annotated[int, Field(ge=0, le=36500)] = Field(
+        90, description="Days of per-minute samples kept (0 = forever)."
     )
-    hourly_retention_days: Annotated[int, Field(ge=1, le=36500)] | None = Field(
-        None, description="Days of hourly rollups kept (null = forever)."
+    hourly_retention_days: Annotated[int, Field(ge=0, le=36500)] = Field(
+        0, description="Days of hourly rollups kept (0 = forever)."
     )
     outdoor_temperature_topic: Annotated[str, Field(pattern=_NO_WILDCARDS)] | None = Field(
         None, description="MQTT topic of an outdoor temperature sensor (°C)."

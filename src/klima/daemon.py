@@ -150,8 +150,8 @@ class Daemon:
             commit_interval=self.config.database.commit_interval,
             retention_days=self.config.database.retention_days,
             energy_commit_interval=energy.commit_interval,
-            sample_retention_days=energy.sample_retention_days,
-            hourly_retention_days=energy.hourly_retention_days,
+            sample_retention_days=energy.sample_retention_days or None,  # 0 = keep forever
+            hourly_retention_days=energy.hourly_retention_days or None,
         )
         try:
             await self._run_with_store(store, energy_setup, notifier, started)

@@ -191,3 +191,28 @@ def test_an_outdoor_sensor_feeds_the_model(tmp_path: Path) -> None:
     expected = estimate_power(model, mode=Mode.HEAT, outdoor_c=-15.0) / 1000
     assert published["a"]["energy_today_kwh"] == pytest.approx(expected, abs=1e-3)
     assert published["a"]["source"] == EnergySource.ESTIMATED
+
+
+def test_a_leader_without_a_reading_shares_nothing(tmp_path: Path) -> None:
+    profile = "mitsubishi_msz_fh09na"
+    config = _config(
+        tmp_path,
+        [
+            {"id": "leader", "energy": {"profile": profile, "outdoor_unit_shared_with": ["b"]}},
+            {"id": "b", "energy": {"profile": profile}},
+        ],
+    )
+    setup = load_energy(config)
+    t0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    published = Published()
+    with Store.open(config.database_url()) as store:
+        service = EnergyService(config, setup, store, now=t0, publish=published)
+        # The leader's link is quiet (no power reading): each unit keeps its own estimate.
+        service.observe_state("leader", heating(outdoor_temperature=2.0), t0)
+        service.observe_state("b", UnitState(power=False, mode=Mode.HEAT), t0)
+        service.close_minute(t0 + timedelta(hours=1))
+    model = load_profile(profile)
+    leader_kwh = estimate_power(model, mode=Mode.HEAT, action=Action.HEATING, outdoor_c=2.0) / 1000
+    assert published["leader"]["energy_today_kwh"] == pytest.approx(leader_kwh, abs=1e-3)
+    assert published["b"]["energy_today_kwh"] == pytest.approx(model.standby_w / 1000, abs=1e-3)
+    assert published["leader"]["source"] == published["b"]["source"] == EnergySource.ESTIMATED

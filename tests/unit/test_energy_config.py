@@ -101,3 +101,39 @@ def test_profiles_command_lists_the_shipped_profiles(capsys: pytest.CaptureFixtu
     for name in list_profiles():
         assert name in out
     assert "NEEP" in out
+
+
+def test_a_relative_profile_file_is_found_next_to_the_config(tmp_path: Path) -> None:
+    source = list_profiles()[0]
+    from klima_drivers.profiles import load_profile
+
+    shipped = load_profile(source)
+    (tmp_path / "profiles").mkdir()
+    text = shipped.model_dump_json(exclude_none=True)
+    (tmp_path / "profiles" / "mine.toml").write_text(_json_to_toml(text), encoding="utf-8")
+    path = tmp_path / "klima.toml"
+    path.write_text(
+        '[[units]]\nid = "a"\ndriver = "mitsubishi_cn105"\nport = "/dev/null"\n'
+        '[units.energy]\nprofile = "profiles/mine.toml"\n'
+        "[energy]\nsample_retention_days = 0\n",
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    assert config.units[0].energy.profile == str(tmp_path / "profiles" / "mine.toml")
+    assert config.energy.sample_retention_days == 0  # forever
+    assert load_energy(config).profiles["a"] == shipped
+
+
+def _json_to_toml(text: str) -> str:
+    """A profile as TOML (inline tables): the shipped file's own data, written back."""
+    import json
+
+    def value(item: Any) -> str:
+        if isinstance(item, dict):
+            return "{" + ", ".join(f"{k} = {value(v)}" for k, v in item.items()) + "}"
+        if isinstance(item, list):
+            return "[" + ", ".join(value(v) for v in item) + "]"
+        return json.dumps(item)
+
+    data = json.loads(text)
+    return "\n".join(f"{key} = {value(item)}" for key, item in data.items()) + "\n"

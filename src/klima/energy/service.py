@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from klima.control.feedback import extract
 from klima.energy.ledger import Ledger
+from klima.energy.model import EnergySource
 from klima.energy.payload import energy_payload
 from klima.energy.pricing import RealtimePricer
 from klima.energy.query import answer_query, parse_query
@@ -229,8 +230,8 @@ class EnergyService:
         """A leader's metered or reported figure covers its whole outdoor unit: split it."""
         for leader_id, leader in self._leaders.items():
             own = minutes.get(leader_id)
-            if own is None or own.source is None:
-                continue
+            if own is None or own.source not in (EnergySource.METERED, EnergySource.REPORTED):
+                continue  # the leader's own estimate covers only itself
             members = [leader_id, *leader.energy.outdoor_unit_shared_with]
             present = [m for m in members if m in minutes]
             weights = _weights(leader, [minutes[m] for m in present])

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
+from klima.config_energy import is_profile_file
 from klima.energy.model import PerformanceProfile
 from klima.energy.tariffs import (
     EnergyPeriod,
@@ -116,7 +117,7 @@ def load_unit_profile(unit: UnitConfig) -> PerformanceProfile | None:
 
 
 def _named_or_file_profile(name: str) -> PerformanceProfile:
-    if "/" not in name and not name.endswith(".toml"):
+    if not is_profile_file(name):
         # Shipped with the drivers; imported here so the core never depends on driver data.
         from klima_drivers.profiles import load_profile  # noqa: PLC0415
 
