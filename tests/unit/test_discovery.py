@@ -277,3 +277,31 @@ def test_removal_is_an_empty_payload_on_the_same_topic() -> None:
     )
     assert topic == build()[0]
     assert payload == b""
+
+
+def test_energy_sensors_read_the_energy_topic_and_use_known_keys() -> None:
+    _, payload = build_device_discovery(
+        base_topic=BASE, discovery_prefix="homeassistant", hub_id="hub1", unit_id="bed",
+        unit_name="Bed", manufacturer="Fujitsu", model="ASU9RLS3", driver_name="fujitsu_ir",
+        traits=FULL_TRAITS, sw_version="0.1.0", sensors=set(), energy=True, currency="EUR",
+    )  # fmt: skip
+    cmps = payload["cmps"]
+    energy_keys = {"energy", "power", "energy_source", "cost", "cost_period", "projected_cost"}
+    assert set(cmps) == {"climate"} | energy_keys
+    for name in energy_keys:
+        sensor = cmps[name]
+        assert sensor["stat_t"] == f"{BASE}/bed/energy"
+        # HA's abbreviation for last_reset_value_template is lrst_val_tpl; an unknown key would
+        # make HA refuse the sensor.
+        assert set(sensor) <= ALLOWED_SENSOR_KEYS | {"lrst_val_tpl"}, name
+    assert (cmps["energy"]["dev_cla"], cmps["energy"]["stat_cla"]) == ("energy", "total_increasing")
+    assert (cmps["cost"]["unit_of_meas"], cmps["cost"]["stat_cla"]) == ("EUR", "total")
+    assert cmps["cost_period"]["lrst_val_tpl"] == "{{ value_json.period_start }}"
+    assert "stat_cla" not in cmps["projected_cost"]  # a forecast, not an accumulating total
+    # Without a tariff there is nothing to price: no monetary sensors.
+    _, unpriced = build_device_discovery(
+        base_topic=BASE, discovery_prefix="homeassistant", hub_id="hub1", unit_id="bed",
+        unit_name="Bed", manufacturer="Fujitsu", model="ASU9RLS3", driver_name="fujitsu_ir",
+        traits=FULL_TRAITS, sw_version="0.1.0", sensors=set(), energy=True,
+    )  # fmt: skip
+    assert set(unpriced["cmps"]) == {"climate", "energy", "power", "energy_source"}

@@ -87,7 +87,7 @@ def _energy_components(unique_prefix: str, topic: str, currency: str | None) -> 
                            dev_cla="monetary", stat_cla="total"),
             "cost_period": sensor("cost_period", "Cost this period", "cost_period",
                                   unit_of_meas=currency, dev_cla="monetary", stat_cla="total",
-                                  last_reset_val_tpl=_template("period_start")),
+                                  lrst_val_tpl=_template("period_start")),
             "projected_cost": sensor("projected_cost", "Projected cost this period",
                                      "projected_cost_period", unit_of_meas=currency,
                                      dev_cla="monetary"),
