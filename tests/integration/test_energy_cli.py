@@ -238,6 +238,7 @@ def test_default_range_is_the_current_month() -> None:
         (["--tz", "Mars/Olympus"], "unknown time zone 'Mars/Olympus'"),
         (["--database", "sqlite:///{tmp}/nothing-here.db"], "no database at {tmp}/nothing-here.db"),
         (["--database", "mysql://localhost/klima"], "unsupported database URL"),
+        (["--database", "sqlite://"], "empty in-memory database"),
         (["--config", "{tmp}/missing.toml"], "missing.toml: file not found"),
     ],
 )

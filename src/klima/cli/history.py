@@ -125,7 +125,9 @@ def open_store(url: str) -> Store:
         parsed = normalize_url(url)
     except KlimaError as exc:
         raise HistoryError(str(exc)) from None
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise HistoryError(f"{url} is an empty in-memory database: name the daemon's file")
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
         path = Path(parsed.database).expanduser()
         if not path.is_file():
             raise HistoryError(f"no database at {path} (is --database or the config right?)")
