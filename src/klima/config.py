@@ -16,6 +16,19 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from klima.config_automation import (
+    AutomationConfig,
+    FrostConfig,
+    GroupConfig,
+    PresenceConfig,
+    PresetConfig,
+    ScheduleConfig,
+    SiteConfig,
+    ThermostatConfig,
+    VacationConfig,
+    WindowConfig,
+    check_automation_references,
+)
 from klima.config_energy import EnergyConfig, UnitEnergyConfig, is_profile_file
 from klima.errors import ConfigError, UnknownDriverError
 from klima.mqtt.settings import parse_broker_url
@@ -195,6 +208,26 @@ class UnitConfig(StrictModel):
         description="Compressor protection: seconds a unit must stay off before it may start "
         "again. Turning off always acts at once.",
     )
+    min_run_time: Annotated[float, Field(ge=0, le=7200)] = Field(
+        600.0,
+        description="Compressor protection for automatic commands (schedules, thermostat, "
+        "window, presence): seconds a unit runs before they may switch it off. 0 = no minimum.",
+    )
+    min_off_time: Annotated[float, Field(ge=0, le=7200)] = Field(
+        300.0,
+        description="Compressor protection for automatic commands: seconds a unit stays off "
+        "before they may start it again. 0 = no minimum.",
+    )
+    max_starts_per_hour: Annotated[int, Field(ge=0, le=60)] = Field(
+        4,
+        description="Compressor protection for automatic commands: starts allowed in any "
+        "60 minutes; further automatic starts wait. 0 = no limit.",
+    )
+    max_commands_per_minute: Annotated[int, Field(ge=0, le=600)] = Field(
+        10,
+        description="Commands from any source accepted in any 60 seconds; more are refused. "
+        "0 = no limit.",
+    )
     reconnect_after: Annotated[float, Field(ge=1, le=600)] = Field(
         10.0, description="Seconds without a valid frame before the link is reopened."
     )
@@ -207,6 +240,11 @@ class UnitConfig(StrictModel):
         default=False, description="Publish every frame on <base>/<unit>/frames."
     )
     energy: UnitEnergyConfig = Field(default_factory=UnitEnergyConfig)
+    thermostat: ThermostatConfig = Field(default_factory=ThermostatConfig)
+    frost: FrostConfig = Field(default_factory=FrostConfig)
+    presets: dict[str, PresetConfig] = Field(
+        default_factory=dict, description="This unit's own presets or changes to the shared ones."
+    )
 
     @property
     def display_name(self) -> str:
@@ -231,6 +269,23 @@ class KlimaConfig(StrictModel):
     blasters: list[BlasterConfig] = Field(default_factory=list)
     units: list[UnitConfig] = Field(default_factory=list)
     energy: EnergyConfig = Field(default_factory=EnergyConfig)
+    site: SiteConfig = Field(default_factory=SiteConfig)
+    automation: AutomationConfig = Field(default_factory=AutomationConfig)
+    presets: dict[str, PresetConfig] = Field(
+        default_factory=dict,
+        description="Presets shared by all units (comfort, eco, sleep, away, boost and frost "
+        "exist by default; set keys here to change them or add new names).",
+    )
+    groups: list[GroupConfig] = Field(default_factory=list)
+    schedules: list[ScheduleConfig] = Field(default_factory=list)
+    vacations: list[VacationConfig] = Field(default_factory=list)
+    windows: list[WindowConfig] = Field(default_factory=list)
+    presence: list[PresenceConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _automation_references(self) -> KlimaConfig:
+        check_automation_references(self)
+        return self
 
     @model_validator(mode="after")
     def _outdoor_units(self) -> KlimaConfig:

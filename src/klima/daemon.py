@@ -23,12 +23,16 @@ from klima.mqtt.bridge import MqttBridge
 from klima.mqtt.embedded import EmbeddedBroker
 from klima.mqtt.settings import MqttSettings, tls_context
 from klima.persistence import Store
+from klima.schedule.clock import clock_trusted
+from klima.schedule.engine import AutomationEngine, site_zone
+from klima.schedule.requests import schedule_requests
+from klima.schedule.timer import WakeTimer
 from klima.sdnotify import Notifier, run_watchdog
 from klima.transports.blaster import Blaster, HubSettings
 from klima.unit_ir import BlasterPort, IrUnit
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterable
+    from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 
     from klima.config import KlimaConfig
     from klima.state import UnitState
@@ -37,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 READY_WAIT_FOR_BROKER = 5.0  # seconds; READY is not held back forever by a missing broker
+CLOCK_CHECK_INTERVAL = 5.0  # seconds between checks of an untrusted clock
 
 
 class _Listener:
@@ -46,6 +51,8 @@ class _Listener:
         self.store = store
         self.energy = energy
         self.bridge: MqttBridge | None = None
+        self.automation: AutomationEngine | None = None
+        self.units: Mapping[str, Unit] = {}
 
     def state_changed(self, unit: Unit, state: UnitState) -> None:
         now = datetime.now(UTC)
@@ -53,6 +60,8 @@ class _Listener:
             self.bridge.publish_state(unit)
         self.store.save_state(unit.id, state.to_json(), now)
         self.energy.observe_state(unit.id, state, now)
+        if self.automation is not None:
+            self.automation.unit_state_changed(unit.id, state, now)
 
     def state_refreshed(self, unit: Unit) -> None:
         if self.bridge:  # a heartbeat: MQTT only, the database already has this state
@@ -68,6 +77,18 @@ class _Listener:
         if not online and unit.info.kind == "serial":
             # A unit we cannot read may be off or running: estimate nothing for it.
             self.energy.observe_offline(unit.id, now)
+        if online and self.automation is not None:
+            # A unit that (re)appears runs what is in force now (a restart mid-block).
+            self.automation.tick(now, only={unit.id})
+
+    def automation_event(self, kind: str, unit_id: str | None, data: dict[str, Any]) -> None:
+        now = datetime.now(UTC)
+        if self.bridge:
+            self.bridge.publish_event(kind, unit_id, data)
+            unit = self.units.get(unit_id) if unit_id else None
+            if unit is not None:
+                self.bridge.publish_state(unit)  # the program part of its state changed
+        self.store.log_event(kind, unit_id, data, now)
 
     def event(self, kind: str, unit: Unit, data: dict[str, Any]) -> None:
         if self.bridge:
@@ -122,6 +143,7 @@ class Daemon:
         self.units: dict[str, Unit] = {}
         self.bridge: MqttBridge | None = None
         self.energy: EnergyService | None = None
+        self.automation: AutomationEngine | None = None
         self.broker_url: str | None = None
         self._stop = asyncio.Event()
         self._on_ready = on_ready
@@ -184,6 +206,16 @@ class Daemon:
             self.units = build_units(
                 self.config, self.registry, listener, store.load_states(), blasters
             )
+            listener.units = self.units
+            automation = AutomationEngine(
+                self.config,
+                self.units,
+                zone=site_zone(self.config),
+                store=store,
+                emit=listener.automation_event,
+            )
+            await asyncio.to_thread(automation.load)
+            self.automation = listener.automation = automation
             try:
                 await self._run_units(listener, notifier, started)
             finally:
@@ -220,6 +252,8 @@ class Daemon:
                 unit.blaster_availability(online=online)
 
     async def _run_units(self, listener: _Listener, notifier: Notifier, started: float) -> None:
+        automation = listener.automation
+        assert automation is not None
         async with _broker(self.config) as url:
             self.broker_url = url
             bridge = MqttBridge(
@@ -229,9 +263,12 @@ class Daemon:
                 discovery=self.config.mqtt.discovery,
                 publish_frames=frozenset(u.id for u in self.config.units if u.publish_frames),
                 feedback=_merge_routes(
-                    _feedback_routes(self.units.values()), listener.energy.routes()
+                    _feedback_routes(self.units.values()),
+                    listener.energy.routes(),
+                    automation.routes(),
                 ),
                 energy=listener.energy.discovery_units(),
+                automation=automation,
             )
             self.bridge = bridge
             listener.bridge = bridge
@@ -239,6 +276,8 @@ class Daemon:
             # The totals so far on every connect, before the next minute closes.
             bridge.add_republisher(lambda: listener.energy.publish_all(datetime.now(UTC)))
             bridge.add_request("energy/query", listener.energy.query)
+            for action, handler in schedule_requests(automation).items():
+                bridge.add_request(action, handler)
             async with asyncio.TaskGroup() as group:
                 bridge_task = group.create_task(bridge.run(), name="mqtt")
                 unit_tasks = [
@@ -260,6 +299,11 @@ class Daemon:
                 if self._on_ready:
                     self._on_ready(self)
                 energy_task = group.create_task(listener.energy.run(), name="energy")
+                wake = WakeTimer(lambda now: _run_automation(automation, now))
+                wake.start()
+                clock_task = group.create_task(
+                    _trust_clock(automation, listener.store, wake), name="clock"
+                )
                 watchdog = group.create_task(
                     run_watchdog(notifier, lambda: not self._stop.is_set()), name="watchdog"
                 )
@@ -270,6 +314,8 @@ class Daemon:
                 await asyncio.gather(*unit_tasks, return_exceptions=True)
                 watchdog.cancel()
                 energy_task.cancel()
+                clock_task.cancel()
+                wake.shutdown()
                 await bridge.stop()
                 bridge_task.cancel()
 
@@ -282,6 +328,26 @@ async def _supervise(unit: Unit) -> None:
         except Exception:
             log.exception("unit %s: actor crashed; restarting in 5 s", unit.id)
         await asyncio.sleep(5.0)
+
+
+def _run_automation(automation: AutomationEngine, now: datetime) -> datetime | None:
+    automation.tick(now)
+    return automation.next_wakeup(now)
+
+
+async def _trust_clock(automation: AutomationEngine, store: Store, wake: WakeTimer) -> None:
+    """Hold the programs back until the clock can be trusted (safety layers never wait)."""
+    if automation.clock_trusted:
+        return
+    last_write = await asyncio.to_thread(store.last_write)
+    warned = False
+    while not clock_trusted(datetime.now(UTC), last_write):
+        if not warned:
+            log.warning("waiting for a trustworthy clock before running schedules (no NTP yet)")
+            warned = True
+        await asyncio.sleep(CLOCK_CHECK_INTERVAL)
+    automation.clock_trusted = True
+    wake.wake()
 
 
 def _merge_routes(

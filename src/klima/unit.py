@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from klima.control.safety import RestartGuard
+from klima.control.safety import AUTOMATIC_ORIGINS, Hold, SafetyGate
 from klima.errors import CommandError
 from klima.state import UnitCommand, UnitState
 
@@ -44,7 +44,7 @@ class UnitListener(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class CommandOutcome:
-    status: str  # "applied" | "queued" | "deferred"
+    status: str  # "applied" | "queued" | "deferred" | "refused"
     lockout_until: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -78,10 +78,13 @@ class Unit:
         )
         self.state = initial_state or UnitState()
         self.available = False
-        self._guard = RestartGuard(config.restart_delay)
+        self._guard = SafetyGate.from_config(config)
         self._queued: UnitCommand | None = None
+        # At most one command waits in the gate: a start, or an automatic stop (min_run).
         self._deferred: UnitCommand | None = None
         self._deferred_until: float | None = None
+        self._deferred_reason = "restart_delay"
+        self._deferred_origin = ""
         self._wake = asyncio.Event()
         self._refresh = False
         self._resync = False
@@ -100,39 +103,106 @@ class Unit:
     # ------------------------------------------------------------------ commands
 
     def submit(
-        self, command: UnitCommand, origin: str, transaction: object = None
+        self,
+        command: UnitCommand,
+        origin: str,
+        transaction: object = None,
+        *,
+        limits: tuple[float, float] | None = None,
     ) -> CommandOutcome:
         """Pass ``command`` through the safety gate; the actor applies it on its next turn.
 
-        Raises :class:`CommandError` when the command can never be carried out; the unit is
-        then untouched.
+        Raises :class:`CommandError` when the command can never be carried out, or when a
+        person sends too many commands (automatic origins get ``"refused"`` instead); the
+        unit is then untouched. ``limits`` are the active preset's setpoint range, enforced
+        on manual setpoints.
         """
         command = command.normalized()
         self.traits.validate(command, current_mode=self.state.mode)
+        automatic = origin in AUTOMATIC_ORIGINS
+        if limits is not None and not automatic:
+            _check_limits(command, limits)
         if not self.available:
             raise CommandError(None, f"unit {self.id!r} is offline; the command was not sent")
         log.info("unit %s: command from %s: %s", self.id, origin, command.fields())
-        if command.power is False:
-            # "Off" acts at once and cancels a start that was waiting for the restart delay.
-            self._cancel_deferred()
         now = self._clock()
-        until = self._guard.deferral(command, self._effective_state(), now)
-        # While a start waits, later changes wait with it so they cannot overtake it.
-        if until is not None or (self._deferred is not None and command.power is None):
-            return self._defer(command, until, origin, transaction)
+        next_allowed = self._guard.rate.check(now)
+        # A person's "off" is never refused: it is harmless and must always work.
+        if next_allowed is not None and (automatic or command.power is not False):
+            return self._refuse(command, next_allowed, origin, transaction, automatic=automatic)
+        self._guard.rate.record(now)
+        hold = self._guard.hold(command, self._effective_state(), now, origin)
+        if hold is not None:
+            return self._defer(command, hold, origin, transaction)
+        waiting = self._deferred
+        if waiting is not None:
+            if command.power is None and waiting.power:
+                # While a start waits, later changes wait with it so they cannot overtake it.
+                return self._defer(command, None, origin, transaction)
+            if command.power and waiting.power:
+                command = waiting.merged(command)  # the waiting start may go now, with this
+            if command.power is not None:
+                # "Off" acts at once and cancels a waiting start; "on" cancels a waiting stop.
+                self._cancel_deferred()
         self._queue(command)
         return CommandOutcome("queued")
 
     def _defer(
-        self, command: UnitCommand, until: float | None, origin: str, transaction: object
+        self, command: UnitCommand, hold: Hold | None, origin: str, transaction: object
     ) -> CommandOutcome:
-        self._deferred = command if self._deferred is None else self._deferred.merged(command)
-        self._deferred_until = until if until is not None else self._deferred_until
+        waiting = self._deferred
+        if waiting is None or (command.power is not None and command.power != waiting.power):
+            self._deferred = command
+        else:
+            self._deferred = waiting.merged(command)  # a newer command of the same kind
+        if hold is not None:
+            self._deferred_until = hold.until
+            self._deferred_reason = hold.reason
+        if command.power is not None:
+            self._deferred_origin = origin  # whose start or stop it is decides its guards
         wall = self._wall(self._deferred_until or self._clock())
         self._set_state(self.state.replace(lockout_until=wall))
+        self._safety_event(
+            "deferred", self._deferred_reason, wall, command, origin=origin, transaction=transaction
+        )
+        self._wake.set()
+        return CommandOutcome("deferred", wall)
+
+    def _refuse(
+        self,
+        command: UnitCommand,
+        next_allowed: float,
+        origin: str,
+        transaction: object,
+        *,
+        automatic: bool,
+    ) -> CommandOutcome:
+        wall = self._wall(next_allowed)
+        log.warning("unit %s: rate limit; command from %s refused", self.id, origin)
+        self._safety_event(
+            "refused", "rate_limit", wall, command, origin=origin, transaction=transaction
+        )
+        if not automatic:
+            raise CommandError(
+                None,
+                f"too many commands for unit {self.id!r}; next allowed at "
+                f"{wall.isoformat(timespec='seconds')}",
+            )
+        return CommandOutcome("refused", wall)
+
+    def _safety_event(
+        self,
+        action: str,
+        reason: str,
+        wall: datetime,
+        command: UnitCommand,
+        *,
+        origin: str,
+        transaction: object,
+    ) -> None:
         data: dict[str, Any] = {
-            "reason": "restart_delay",
-            "action": "deferred",
+            "reason": reason,
+            "action": action,
             "lockout_until": wall.isoformat(timespec="seconds"),
             "command": jsonable(command.fields()),
             "origin": origin,
@@ -140,8 +210,6 @@ class Unit:
         if transaction is not None:
             data["transaction"] = transaction
         self._listener.event("safety_refused", self, data)
-        self._wake.set()
-        return CommandOutcome("deferred", wall)
 
     def request_refresh(self, *, resync: bool = False) -> None:
         """``<base>/<unit>/get``: read the unit now; ``resync`` also re-sends what it should be."""
@@ -169,7 +237,7 @@ class Unit:
 
     def _cancel_deferred(self) -> None:
         if self._deferred is not None:
-            log.info("unit %s: deferred start cancelled", self.id)
+            log.info("unit %s: deferred command cancelled", self.id)
         self._deferred = None
         self._deferred_until = None
         if self.state.lockout_until is not None:
@@ -208,10 +276,17 @@ class Unit:
         if self._deferred is None or self._deferred_until is None or now < self._deferred_until:
             return
         command = self._deferred
+        # Ask again: the unit may have switched meanwhile (its own remote, a fault).
+        hold = self._guard.hold(command, self._effective_state(), now, self._deferred_origin)
+        if hold is not None:
+            self._deferred_until, self._deferred_reason = hold.until, hold.reason
+            self._set_state(self.state.replace(lockout_until=self._wall(hold.until)))
+            log.info("unit %s: deferred command held again (%s)", self.id, hold.reason)
+            return
         self._deferred = None
         self._deferred_until = None
         self._set_state(self.state.replace(lockout_until=None))
-        log.info("unit %s: restart delay over, applying deferred command", self.id)
+        log.info("unit %s: %s over, applying deferred command", self.id, self._deferred_reason)
         self._queue(command)
 
     # ------------------------------------------------------------------ publishing
@@ -241,6 +316,17 @@ class Unit:
 
 def _changed(before: UnitState, after: UnitState) -> bool:
     return before.replace(last_seen=None) != after.replace(last_seen=None)
+
+
+def _check_limits(command: UnitCommand, limits: tuple[float, float]) -> None:
+    target = command.target_temperature
+    low, high = limits
+    if target is not None and not low <= target <= high:
+        raise CommandError(
+            "target_temperature",
+            f"target_temperature {target:g} is outside {low:g}..{high:g} °C for the active preset",
+            [low, high],
+        )
 
 
 def jsonable(fields: dict[str, Any]) -> dict[str, Any]:

@@ -474,10 +474,9 @@ def test_a_version_1_database_upgrades_and_keeps_its_rows(database_url: str) -> 
     engine = _engine(database_url)
     try:
         with engine.connect() as conn:
-            assert conn.execute(sa.select(schema_version.c.version)).scalar_one() == 2
+            assert conn.execute(sa.select(schema_version.c.version)).scalar_one() == SCHEMA_VERSION
     finally:
         engine.dispose()
-    assert SCHEMA_VERSION == 2
 
 
 # --- kill -9 --------------------------------------------------------------------------------

@@ -125,7 +125,11 @@ async def test_set_sends_the_full_state_and_the_unit_follows(
         # an open-loop unit cannot have.
         discovery = run.observer.json(f"homeassistant/device/klima_{mqtt_base}_office/config")
         assert discovery["cmps"]["climate"]["fan_modes"] == ["auto", "low", "medium", "high"]
-        assert [c["p"] for c in discovery["cmps"].values()] == ["climate"]
+        assert set(discovery["cmps"]) == {"climate", "schedule"}  # the program, not a sensor
+        assert "sunrise" not in str(discovery["cmps"]["climate"]["pr_modes"])
+        assert discovery["cmps"]["climate"]["pr_modes"] == [
+            "away", "boost", "comfort", "eco", "frost", "sleep"
+        ]  # fmt: skip
         # The Coolix unit in the same room was not touched by the Mitsubishi frame.
         assert run.sim.unit("sim_2").snapshot()["power"] is False
 

@@ -96,8 +96,10 @@ def make_config(
     ports: list[tuple[str, str]],
     database_url: str | None = None,
     energy_config: EnergyConfig | None = None,
+    extra_config: dict[str, Any] | None = None,
     **unit_options: Any,
 ) -> KlimaConfig:
+    """``extra_config``: more top-level sections (e.g. ``schedules``, ``site``), validated too."""
     unit_defaults: dict[str, Any] = {
         "poll_interval": 0.2,
         "reconnect_after": 1.5,
@@ -106,6 +108,7 @@ def make_config(
     }
     unit_defaults.update(unit_options)
     return KlimaConfig(
+        **(extra_config or {}),
         mqtt=MqttConfig(url=broker_url, base_topic=base),
         database=DatabaseConfig(
             url=database_url or f"sqlite:///{data_dir / 'klima.db'}", commit_interval=0.05
@@ -162,6 +165,7 @@ async def running_daemon(
     speed: float = 60.0,
     database_url: str | None = None,
     energy_config: EnergyConfig | None = None,
+    extra_config: dict[str, Any] | None = None,
     **unit_options: Any,
 ) -> AsyncIterator[Running]:
     async with SerialSimulator(units=units, clock=ScaledClock(speed), seed=7) as sim:
@@ -173,6 +177,7 @@ async def running_daemon(
             ports=ports,
             database_url=database_url,
             energy_config=energy_config,
+            extra_config=extra_config,
             **unit_options,
         )
         topics = [f"{base}/#", "homeassistant/device/+/config", "homeassistant/status"]

@@ -96,17 +96,17 @@ def run_status(
     as_json: bool = False,
     timeout: float = 5.0,
 ) -> int:
-    return _run(_status(settings, unit_ids, as_json=as_json, wait_s=timeout))
+    return run_command(_status(settings, unit_ids, as_json=as_json, wait_s=timeout))
 
 
 def run_set(
     settings: MqttSettings, unit: str, assignments: list[str], timeout: float = 10.0
 ) -> int:
-    return _run(_set(settings, unit, assignments, timeout))
+    return run_command(_set(settings, unit, assignments, timeout))
 
 
 def run_watch(settings: MqttSettings, count: int | None = None) -> int:
-    return _run(_watch(settings, count))
+    return run_command(_watch(settings, count))
 
 
 def run_request(
@@ -115,10 +115,11 @@ def run_request(
     data: Mapping[str, Any] | None = None,
     timeout: float = 10.0,
 ) -> int:
-    return _run(_request(settings, action, dict(data or {}), timeout))
+    return run_command(_request(settings, action, dict(data or {}), timeout))
 
 
-def _run(command: Coroutine[Any, Any, int]) -> int:
+def run_command(command: Coroutine[Any, Any, int]) -> int:
+    """Run one companion command; a refused request or a broker problem is one line, exit 1."""
     try:
         return asyncio.run(command)
     except KeyboardInterrupt:
@@ -348,7 +349,14 @@ async def _watch(settings: MqttSettings, count: int | None) -> int:
 # ---------------------------------------------------------------- request
 
 
-async def _request(settings: MqttSettings, action: str, data: dict[str, Any], wait_s: float) -> int:
+async def bridge_request(
+    settings: MqttSettings, action: str, data: Mapping[str, Any], wait_s: float = 10.0
+) -> dict[str, Any]:
+    """Send ``<base>/bridge/request/<action>`` and return the daemon's response object.
+
+    The response (``status``, ``data``, ``error``) is the one carrying our fresh ``transaction``;
+    answers to other clients on the same topic are skipped.
+    """
     if not action or any(c in action for c in "+#\x00") or action != action.strip("/"):
         raise CommandError("action", f"request action {action!r} is not a valid topic")
     transaction = secrets.token_hex(8)
@@ -365,14 +373,17 @@ async def _request(settings: MqttSettings, action: str, data: dict[str, Any], wa
             except KlimaTimeoutError:
                 break
             response = parse_json(message.payload)
-            if not isinstance(response, dict) or response.get("transaction") != transaction:
-                continue  # another client's answer
-            if response.get("status") == "ok":
-                print(json.dumps(response.get("data"), indent=2, ensure_ascii=False))
-                return 0
-            _error(f"request {action} failed: {response.get('error') or 'unknown error'}")
-            if response.get("data"):
-                print(json.dumps(response["data"], indent=2, ensure_ascii=False), file=sys.stderr)
-            return 1
-    _error(f"no response to {action} within {wait_s:g} s (is the daemon running?)")
+            if isinstance(response, dict) and response.get("transaction") == transaction:
+                return response
+    raise KlimaTimeoutError(f"no response to {action} within {wait_s:g} s (is the daemon running?)")
+
+
+async def _request(settings: MqttSettings, action: str, data: dict[str, Any], wait_s: float) -> int:
+    response = await bridge_request(settings, action, data, wait_s)
+    if response.get("status") == "ok":
+        print(json.dumps(response.get("data"), indent=2, ensure_ascii=False))
+        return 0
+    _error(f"request {action} failed: {response.get('error') or 'unknown error'}")
+    if response.get("data"):
+        print(json.dumps(response["data"], indent=2, ensure_ascii=False), file=sys.stderr)
     return 1

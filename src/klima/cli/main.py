@@ -1,8 +1,9 @@
 """The ``klima`` command.
 
 Daemon-side commands (``run``, ``check-config``, ``drivers``, ``decode``, ``schema``) work on
-this machine; the companion commands (``status``, ``set``, ``watch``, ``request``) talk to a
-running daemon only through MQTT, so they work the same from any machine that reaches the broker.
+this machine; the companion commands (``status``, ``set``, ``watch``, ``request``, ``schedule``)
+talk to a running daemon only through MQTT, so they work the same from any machine that reaches
+the broker.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from klima.cli import bill as bill_cli
 from klima.cli import companion
 from klima.cli import energy as energy_cli
 from klima.cli import report as report_cli
+from klima.cli import schedule as schedule_cli
 from klima.config import json_schema, load_config
 from klima.driver import default_registry
 from klima.errors import ConfigError, KlimaError, ProtocolError
@@ -122,7 +124,16 @@ def _parser() -> argparse.ArgumentParser:
     request.add_argument("data", nargs="?", default="{}", help="JSON object")
     companion.add_broker_arguments(request)
     request.set_defaults(handler=_request)
+
+    _add_schedule_commands(sub)
     return parser
+
+
+def _add_schedule_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    schedule = sub.add_parser(
+        "schedule", help="weekly programs, holds and timers: list, show, set, hold, timer …"
+    )
+    schedule_cli.add_schedule_arguments(schedule)
 
 
 def _add_ir_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from klima import __version__
 from klima.commands import decode_json_object, parse_attribute, parse_command
@@ -20,12 +20,27 @@ from klima.mqtt.discovery import build_device_discovery, build_discovery_removal
 
 if TYPE_CHECKING:
     from klima.mqtt.settings import MqttSettings
+    from klima.state import UnitCommand
     from klima.unit import Unit
 
 log = logging.getLogger(__name__)
 
 RequestHandler = Callable[[dict[str, Any]], Awaitable[Any]]
+
+
+class Automation(Protocol):
+    """What the bridge needs of the automation engine (schedules, presets, holds)."""
+
+    def status(self, unit_id: str, now: datetime) -> dict[str, Any]: ...
+    def presets_for(self, unit_id: str) -> list[str]: ...
+    def set_preset(
+        self, unit_id: str, name: str, now: datetime, policy: str | None = None
+    ) -> None: ...
+    def manual_change(self, unit_id: str, command: UnitCommand, now: datetime) -> None: ...
+
+
 REMOTE_TEMPERATURE = "remote_temperature"
+PRESET = "preset"
 API_VERSION = 1  # the MQTT contract in docs/mqtt-api.md; bumped on incompatible changes
 
 
@@ -40,6 +55,7 @@ class MqttBridge:
         publish_frames: frozenset[str] = frozenset(),
         feedback: Mapping[str, list[Callable[[bytes], None]]] | None = None,
         energy: Mapping[str, str | None] | None = None,
+        automation: Automation | None = None,
     ) -> None:
         self.settings = settings
         self.base = settings.base_topic
@@ -51,6 +67,7 @@ class MqttBridge:
         self._external = dict(feedback or {})
         # Units whose energy is recorded, and the currency it is priced in (None: no tariff).
         self.energy = dict(energy or {})
+        self.automation = automation
         self.started_at = datetime.now(UTC)
         self._requests: dict[str, RequestHandler] = {
             "health_check": self._health_check,
@@ -98,7 +115,10 @@ class MqttBridge:
     # ------------------------------------------------------------------ outgoing
 
     def publish_state(self, unit: Unit) -> None:
-        self._send(self._t(unit.id), unit.state.to_json(), retain=True)
+        state = unit.state.to_json()
+        if self.automation is not None:
+            state["program"] = self.automation.status(unit.id, datetime.now(UTC))
+        self._send(self._t(unit.id), state, retain=True)
         if self._sensors(unit) != self._discovered_sensors.get(unit.id, set()):
             self._publish_discovery(unit)  # e.g. the unit started reporting its power
 
@@ -176,6 +196,7 @@ class MqttBridge:
             traits=unit.traits,
             sw_version=__version__,
             sensors=sensors,
+            presets=self.automation.presets_for(unit.id) if self.automation else (),
             energy=unit.id in self.energy,
             currency=self.energy.get(unit.id),
         )
@@ -250,11 +271,17 @@ class MqttBridge:
         remote = _remote_value(data.pop(REMOTE_TEMPERATURE, None))
         if has_remote:
             unit.check_remote_temperature()
+        preset = self._preset_value(unit, data.pop(PRESET, None))
         settings = {k: v for k, v in data.items() if k != "transaction"}
-        command = parse_command(data, unit.traits) if settings or not has_remote else None
+        wants_command = settings or not (has_remote or preset is not None)
+        command = parse_command(data, unit.traits) if wants_command else None
         if command is not None:
             # The unit logs the command and reports a deferral itself (safety_refused).
             unit.submit(command, origin="mqtt", transaction=data.get("transaction"))
+            if self.automation is not None:
+                self.automation.manual_change(unit.id, command, datetime.now(UTC))
+        if preset is not None and self.automation is not None:
+            self.automation.set_preset(unit.id, preset, datetime.now(UTC))
         if has_remote:
             unit.set_remote_temperature(remote)
 
@@ -265,8 +292,24 @@ class MqttBridge:
             cleared = text.lower() in ("", "none", "null")
             unit.set_remote_temperature(_remote_value(None if cleared else text))
             return
+        if attribute == PRESET:
+            name = self._preset_value(unit, payload.decode("utf-8", "replace").strip())
+            if self.automation is not None and name is not None:
+                self.automation.set_preset(unit.id, name, datetime.now(UTC))
+            return
         command = parse_attribute(attribute, payload, unit.traits)
         unit.submit(command, origin="mqtt")
+        if self.automation is not None:
+            self.automation.manual_change(unit.id, command, datetime.now(UTC))
+
+    def _preset_value(self, unit: Unit, value: Any) -> str | None:
+        """A preset name the unit has (``none`` ends a preset hold), checked before acting."""
+        if value is None:
+            return None
+        known = ["none", *(self.automation.presets_for(unit.id) if self.automation else [])]
+        if not isinstance(value, str) or value not in known:
+            raise CommandError(PRESET, f"unknown preset {value!r}", known)
+        return value
 
     def _unit(self, unit_id: str) -> Unit:
         try:

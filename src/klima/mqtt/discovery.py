@@ -169,6 +169,17 @@ def _climate(
     return climate
 
 
+def _with_presets(climate: dict[str, Any], presets: Iterable[str], state_topic: str) -> None:
+    """Presets as HA shows them: the active one from the program, "none" when none is."""
+    names = [name for name in presets if name != "none"]
+    if not names:
+        return
+    climate["pr_modes"] = names
+    climate["pr_mode_cmd_t"] = f"{state_topic}/set/preset"
+    climate["pr_mode_stat_t"] = state_topic
+    climate["pr_mode_val_tpl"] = "{{ value_json.program.preset or 'none' }}"
+
+
 def _sensor(unique_prefix: str, spec: SensorSpec, state_topic: str) -> dict[str, Any]:
     sensor: dict[str, Any] = {
         "p": "sensor",
@@ -199,6 +210,7 @@ def build_device_discovery(
     traits: Traits,
     sw_version: str,
     sensors: Iterable[str],
+    presets: Iterable[str] = (),
     energy: bool = False,
     currency: str | None = None,
     origin_url: str | None = None,
@@ -223,6 +235,17 @@ def build_device_discovery(
     components: dict[str, dict[str, Any]] = {
         "climate": _climate(identifier, traits, state_topic, driver_name)
     }
+    _with_presets(components["climate"], presets, state_topic)
+    if presets:
+        components["schedule"] = {
+            "p": "sensor",
+            "uniq_id": f"{identifier}_schedule",
+            "name": "Schedule",
+            "stat_t": state_topic,
+            "val_tpl": "{{ value_json.program.schedule or 'none' }}",
+            "json_attr_t": state_topic,
+            "json_attr_tpl": "{{ value_json.program | tojson }}",
+        }
     for field, spec in SENSORS.items():  # table order keeps the payload stable
         if field in wanted:
             components[spec.component] = _sensor(identifier, spec, state_topic)

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 # Bump this when the tables change, and add the step that upgrades from the previous version
 # to MIGRATIONS.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -116,6 +116,16 @@ event_log = Table(
 
 LOG_TABLES: tuple[Table, ...] = (state_log, event_log)
 
+# What users change at run time and must survive a restart: schedules set or deleted through
+# MQTT, holds, timers. One JSON value per key ("program:<id>", "hold:<unit>", "timer:<id>").
+setting = Table(
+    "setting",
+    metadata,
+    Column("key", String(160), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
 # MIGRATIONS[n] upgrades a database at version n to version n + 1, inside the opening
 # transaction.
 Migration = Callable[[Connection], None]
@@ -126,7 +136,12 @@ def _add_energy_tables(conn: Connection) -> None:
     metadata.create_all(conn, tables=list(energy_schema.ENERGY_TABLES))
 
 
-MIGRATIONS: dict[int, Migration] = {1: _add_energy_tables}
+def _add_settings_table(conn: Connection) -> None:
+    """Version 3: run-time settings (schedules, holds, timers)."""
+    metadata.create_all(conn, tables=[setting])
+
+
+MIGRATIONS: dict[int, Migration] = {1: _add_energy_tables, 2: _add_settings_table}
 
 
 def ensure_schema(conn: Connection, migrations: dict[int, Migration] | None = None) -> int:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from klima.errors import KlimaError, StorageError
@@ -43,10 +43,11 @@ from klima.persistence.engine import (
     redact,
     sqlite_hint,
 )
-from klima.persistence.schema import ensure_schema, event_log, state_log, unit_state
+from klima.persistence.schema import ensure_schema, event_log, setting, state_log, unit_state
 from klima.persistence.writer import (
     EventRow,
     PruneRequest,
+    SettingRow,
     StateRow,
     WriteBuffer,
     WriterSettings,
@@ -67,6 +68,7 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 MAX_ID_LENGTH = 64  # unit ids and event types; matches the String(64) columns
+MAX_SETTING_KEY = 160  # matches setting.key
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +193,27 @@ class Store:
             if unit_id is not None:
                 _check_id("unit id", unit_id)
         self._buffer.add_energy(sample_rows, rollup_rows, lifetime_rows)
+
+    def save_setting(self, key: str, value: Any, ts: datetime | None = None) -> None:
+        """Remember a run-time setting (JSON-able); ``None`` forgets the key. Queued."""
+        self._check_writable()
+        if not key or len(key) > MAX_SETTING_KEY:
+            raise ValueError(f"setting key {key!r} must be 1 to {MAX_SETTING_KEY} characters")
+        text = None if value is None else json.dumps(value, separators=(",", ":"))
+        self._buffer.add_setting(SettingRow(key, text, _timestamp(ts)))
+
+    def load_settings(self, prefix: str = "") -> dict[str, Any]:
+        """Committed settings whose key starts with ``prefix``, decoded."""
+        query = select(setting.c.key, setting.c.value).where(setting.c.key.startswith(prefix))
+        return {key: json.loads(value) for key, value in self._read(query)}
+
+    def last_write(self) -> datetime | None:
+        """The newest timestamp the database holds (a lower bound for a trustworthy clock)."""
+        rows = self._read(select(func.max(unit_state.c.updated_at)))
+        latest = rows[0][0] if rows else None
+        if isinstance(latest, str):  # SQLite's max() bypasses the column type
+            latest = datetime.fromisoformat(latest).replace(tzinfo=UTC)
+        return latest if isinstance(latest, datetime) else None
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Block until everything queued so far is committed; ``False`` if ``timeout`` passed

@@ -31,7 +31,7 @@ from sqlalchemy import delete
 from klima.persistence.energy import SampleWrite
 from klima.persistence.energy_write import prune_energy, write_energy
 from klima.persistence.engine import describe_error
-from klima.persistence.schema import LOG_TABLES, event_log, state_log, unit_state
+from klima.persistence.schema import LOG_TABLES, event_log, setting, state_log, unit_state
 from klima.persistence.upsert import upsert
 
 if TYPE_CHECKING:
@@ -60,6 +60,13 @@ class EventRow:
     data: str  # JSON text
 
 
+@dataclass(frozen=True, slots=True)
+class SettingRow:
+    key: str
+    value: str | None  # JSON text; None deletes the key
+    ts: datetime
+
+
 @dataclass(slots=True)
 class Batch:
     """Rows taken from the buffer for one transaction, kept whole until it commits."""
@@ -70,10 +77,18 @@ class Batch:
     # the newest energy rollup per (kind, key, unit) and lifetime per unit
     rollups: dict[tuple[RollupKind, int, str | None], RollupWrite] = field(default_factory=dict)
     lifetimes: dict[str | None, LifetimeWrite] = field(default_factory=dict)
+    # the newest value per setting key; None deletes the key
+    settings: dict[str, SettingRow] = field(default_factory=dict)
     seq: int = 0  # every row enqueued up to this number is in here (or was dropped)
 
     def row_count(self) -> int:
-        return len(self.states) + len(self.logs) + len(self.rollups) + len(self.lifetimes)
+        return (
+            len(self.states)
+            + len(self.logs)
+            + len(self.rollups)
+            + len(self.lifetimes)
+            + len(self.settings)
+        )
 
     def merge(self, newer: Batch) -> None:
         """Add ``newer``'s rows after this batch's (its upserts win)."""
@@ -81,6 +96,7 @@ class Batch:
         self.logs.extend(newer.logs)
         self.rollups.update(newer.rollups)
         self.lifetimes.update(newer.lifetimes)
+        self.settings.update(newer.settings)
 
 
 @dataclass(slots=True)
@@ -139,6 +155,15 @@ class WriteBuffer:
     def add_event(self, row: EventRow) -> None:
         with self.cond:
             self._add_log(row)
+
+    def add_setting(self, row: SettingRow) -> None:
+        """A user's change: committed on the normal (short) timer, never dropped."""
+        with self.cond:
+            self.pending.settings[row.key] = row
+            self.enqueued_seq += 1
+            if self.first_pending_at is None:
+                self.first_pending_at = time.monotonic()
+                self.cond.notify_all()
 
     def add_energy(
         self,
@@ -412,8 +437,23 @@ def _write_batch(conn: Connection, batch: Batch, unit_keys: dict[str, int]) -> d
         )
     if event_rows:
         conn.execute(event_log.insert(), event_rows)
+    _write_settings(conn, batch.settings.values())
     if samples or batch.rollups or batch.lifetimes:
         return write_energy(
             conn, samples, list(batch.rollups.values()), list(batch.lifetimes.values()), unit_keys
         )
     return {}
+
+
+def _write_settings(conn: Connection, given: Iterable[SettingRow]) -> None:
+    rows = list(given)
+    gone = [row.key for row in rows if row.value is None]
+    kept = [
+        {"key": row.key, "value": row.value, "updated_at": row.ts}
+        for row in rows
+        if row.value is not None
+    ]
+    if gone:
+        conn.execute(delete(setting).where(setting.c.key.in_(gone)))
+    if kept:
+        conn.execute(upsert(conn, setting, ["key"], ["value", "updated_at"]), kept)

@@ -1,0 +1,780 @@
+"""The automation engine: what each unit should run now, and making it so.
+
+Layers, highest first (research §4.5): frost protection, an open window, a manual hold (or a
+fired timer), a vacation preset, presence away, then the weekly program in force (holiday and
+vacation programs included). The winner's settings pass through the unit's presets and its
+thermostat strategy and go to ``Unit.submit`` with an automatic origin, so the safety gate
+(restart delay, minimum run and off times, rate limit) has the last word.
+
+:meth:`AutomationEngine.tick` is idempotent and takes the time as an argument: the daemon calls
+it when a transition is due, every ``reconcile_interval``, and when a sensor reports; tests
+call it with a simulated clock. Nothing is replayed: a tick applies what is in force now.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo
+
+from klima.control.feedback import extract
+from klima.control.presence import PresenceTracker
+from klima.control.thermostat import SensorFreshness, ThermostatLoop, ThermostatSettings
+from klima.control.window import WindowDetector
+from klima.errors import CommandError
+from klima.schedule.calendar import SiteCalendar
+from klima.schedule.holds import Hold, HoldKind, Timer, parse_duration
+from klima.schedule.model import At, Block, Program, Settings, Site, Vacation
+from klima.schedule.presets import Preset, command_for, expand, unit_presets
+from klima.schedule.program import in_force, next_change
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from klima.config import KlimaConfig, UnitConfig
+    from klima.config_automation import ScheduleConfig, VacationConfig
+    from klima.state import UnitCommand, UnitState
+    from klima.traits import Traits
+
+log = logging.getLogger(__name__)
+
+FROST_RELEASE_K = 1.0  # frost protection ends this far above the floor
+Emit = Callable[[str, str | None, dict[str, Any]], None]
+
+
+class ControlledUnit(Protocol):
+    """What the engine needs of a unit actor (:class:`klima.unit.Unit` has it)."""
+
+    @property
+    def id(self) -> str: ...
+
+    state: UnitState
+    traits: Traits
+    available: bool
+
+    def submit(self, command: UnitCommand, origin: str, transaction: object = None) -> object: ...
+    def set_remote_temperature(self, celsius: float | None) -> None: ...
+
+
+class SettingsStore(Protocol):
+    def save_setting(self, key: str, value: Any, ts: datetime | None = None) -> None: ...
+    def load_settings(self, prefix: str = "") -> dict[str, Any]: ...
+
+
+@dataclass
+class _Room:
+    """The remote room sensor of one unit."""
+
+    topic: str
+    json_path: str | None
+    freshness: SensorFreshness
+    value: float | None = None
+    was_stale: bool = False
+
+
+@dataclass
+class _UnitAutomation:
+    config: UnitConfig
+    presets: dict[str, Preset]
+    loop: ThermostatLoop | None = None
+    room: _Room | None = None
+    hold: Hold | None = None
+    below_floor_since: datetime | None = None
+    frost: bool = False
+    window_open: bool = False
+    away: bool = False
+    transition_key: tuple[str, str] | None = None
+    decision: Decision | None = None
+    sent: tuple[Any, ...] | None = None
+    sent_at: datetime | None = None
+    remote_fed: float | None = None
+    failed: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Decision:
+    settings: Settings  # after the preset was expanded
+    source: str  # frost | window | hold | vacation | presence | schedule | none
+    detail: dict[str, Any]
+    preset: str | None
+
+
+def site_zone(config: KlimaConfig) -> ZoneInfo:
+    """Schedules run in ``[site] timezone``, else the energy time zone, else the system's."""
+    from klima.energy.setup import energy_zone  # noqa: PLC0415 - avoids an import cycle
+
+    return ZoneInfo(config.site.timezone) if config.site.timezone else energy_zone(config)
+
+
+def site_from_config(config: KlimaConfig, zone: ZoneInfo) -> Site:
+    s = config.site
+    return Site(zone, s.latitude, s.longitude, s.country, s.subdivision)
+
+
+def program_from_config(entry: ScheduleConfig, groups: Mapping[str, list[str]]) -> Program:
+    units: list[str] = []
+    for name in entry.units:
+        units += groups.get(name, [name])
+    blocks = tuple(
+        Block(
+            At.parse(b.at),
+            Settings(
+                power=b.power,
+                mode=b.mode,
+                target_temperature=b.target_temperature,
+                fan_mode=b.fan_mode,
+                preset=b.preset,
+            ),
+        )
+        for b in entry.blocks
+    )
+    return Program(
+        entry.id,
+        tuple(dict.fromkeys(units)),
+        frozenset(entry.days),
+        blocks,
+        entry.holidays,
+        entry.enabled,
+    )
+
+
+def vacation_from_config(
+    entry: VacationConfig, groups: Mapping[str, list[str]], zone: ZoneInfo
+) -> Vacation:
+    def moment(value: date | datetime) -> datetime:
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=zone)
+        return datetime(value.year, value.month, value.day, tzinfo=zone)
+
+    units: list[str] = []
+    for name in entry.units:
+        units += groups.get(name, [name])
+    return Vacation(
+        entry.id,
+        tuple(units),
+        moment(entry.start),
+        moment(entry.end),
+        None if entry.preset is None else Settings(preset=entry.preset),
+        entry.program,
+    )
+
+
+class AutomationEngine:
+    def __init__(
+        self,
+        config: KlimaConfig,
+        units: Mapping[str, ControlledUnit],
+        *,
+        zone: ZoneInfo,
+        store: SettingsStore | None = None,
+        emit: Emit | None = None,
+    ) -> None:
+        self.config = config
+        self.units = units
+        self.zone = zone
+        self.store = store
+        self._emit = emit or (lambda _kind, _unit, _data: None)
+        self.calendar = SiteCalendar(site_from_config(config, zone))
+        self.groups = {g.id: list(g.units) for g in config.groups}
+        self.config_programs = {s.id: program_from_config(s, self.groups) for s in config.schedules}
+        self.programs: dict[str, Program] = dict(self.config_programs)
+        self.vacations = [vacation_from_config(v, self.groups, zone) for v in config.vacations]
+        self.timers: dict[str, Timer] = {}
+        self.clock_trusted = not config.automation.wait_for_clock
+        self._state: dict[str, _UnitAutomation] = {}
+        for unit_config in config.units:
+            if unit_config.id in units:
+                self._state[unit_config.id] = self._unit_automation(unit_config)
+        self._windows = [
+            (w, WindowDetector(delay=w.delay, auto=w.auto_detect), self._members(w.units))
+            for w in config.windows
+        ]
+        self._presence = [
+            (p, PresenceTracker(away_after=p.away_after), self._members(p.units) or set(units))
+            for p in config.presence
+        ]
+
+    def _members(self, names: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        for name in names:
+            found |= set(self.groups.get(name, [name]))
+        return found
+
+    def _unit_automation(self, config: UnitConfig) -> _UnitAutomation:
+        unit = self.units[config.id]
+        automation = _UnitAutomation(config, unit_presets(self.config.presets, config.presets))
+        thermostat = config.thermostat
+        if thermostat.sensor is not None:
+            sensor = thermostat.sensor
+            automation.room = _Room(sensor.topic, sensor.json_path, SensorFreshness(sensor.timeout))
+        if thermostat.strategy != "passthrough":
+            automation.loop = ThermostatLoop(
+                ThermostatSettings(
+                    strategy=thermostat.strategy,
+                    cold_tolerance=thermostat.cold_tolerance,
+                    hot_tolerance=thermostat.hot_tolerance,
+                    max_offset=thermostat.max_offset,
+                    min_offset_interval=thermostat.min_offset_interval,
+                ),
+                native_remote=unit.traits.remote_temperature,
+                step=unit.traits.temp_step,
+                min_temp=unit.traits.min_temp,
+                max_temp=unit.traits.max_temp,
+            )
+        return automation
+
+    # ------------------------------------------------------------------ persistence
+
+    def load(self) -> None:
+        """Run-time programs, holds and timers saved before the last stop."""
+        if self.store is None:
+            return
+        for key, value in self.store.load_settings().items():
+            kind, _, name = key.partition(":")
+            try:
+                if kind == "program":
+                    if value.get("deleted"):
+                        self.programs.pop(name, None)
+                    else:
+                        self.programs[name] = Program.from_json(value)
+                elif kind == "hold" and name in self._state:
+                    self._state[name].hold = Hold.from_json(value)
+                elif kind == "timer":
+                    self.timers[name] = Timer.from_json(value)
+            except (KeyError, TypeError, ValueError) as exc:
+                log.warning("ignoring the saved setting %s: %s", key, exc)
+
+    def _save(self, key: str, value: Any) -> None:
+        if self.store is not None:
+            self.store.save_setting(key, value)
+
+    # ------------------------------------------------------------------ inputs
+
+    def routes(
+        self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> dict[str, list[Callable[[bytes], None]]]:
+        """MQTT topics of room sensors, windows and presence, each with its handler."""
+        routes: dict[str, list[Callable[[bytes], None]]] = {}
+
+        def add(topic: str, handler: Callable[[bytes, datetime], None]) -> None:
+            routes.setdefault(topic, []).append(lambda payload: handler(payload, clock()))
+
+        for unit_id, automation in self._state.items():
+            if automation.room is not None:
+                add(automation.room.topic, self._room_handler(unit_id))
+        for rule, detector, members in self._windows:
+            if rule.topic is not None:
+                add(
+                    rule.topic, self._window_handler(rule.json_path, rule.invert, detector, members)
+                )
+        for presence, tracker, members in self._presence:
+            add(presence.topic, self._presence_handler(presence.json_path, tracker, members))
+        return routes
+
+    def _room_handler(self, unit_id: str) -> Callable[[bytes, datetime], None]:
+        def handle(payload: bytes, now: datetime) -> None:
+            room = self._state[unit_id].room
+            assert room is not None
+            value = _number(extract(payload, room.json_path))
+            if value is None or not -40 <= value <= 60:
+                log.warning("room sensor %s: not a temperature: %r", room.topic, payload[:80])
+                return
+            room.value = value
+            room.freshness.update(now.timestamp())
+            self.tick(now, only={unit_id})
+
+        return handle
+
+    def _window_handler(
+        self, path: str | None, invert: bool, detector: WindowDetector, members: set[str]
+    ) -> Callable[[bytes, datetime], None]:
+        def handle(payload: bytes, now: datetime) -> None:
+            state = _truth(extract(payload, path))
+            if state is None:
+                log.warning("window sensor: neither open nor closed: %r", payload[:80])
+                return
+            detector.contact(now.timestamp(), state != invert)
+            self.tick(now, only=members)
+
+        return handle
+
+    def _presence_handler(
+        self, path: str | None, tracker: PresenceTracker, members: set[str]
+    ) -> Callable[[bytes, datetime], None]:
+        def handle(payload: bytes, now: datetime) -> None:
+            value = extract(payload, path)
+            present = _truth(value)
+            if present is None and isinstance(value, str):
+                present = value.strip().lower() in ("home", "present", "occupied")
+            if present is None:
+                log.warning("presence sensor: cannot read %r", payload[:80])
+                return
+            tracker.update(now.timestamp(), present)
+            self.tick(now, only=members)
+
+        return handle
+
+    def unit_state_changed(self, unit_id: str, state: UnitState, now: datetime) -> None:
+        """The unit's own room reading feeds automatic window detection."""
+        if state.current_temperature is None:
+            return
+        for _rule, detector, members in self._windows:
+            if unit_id in members:
+                detector.temperature(now.timestamp(), state.current_temperature)
+
+    # ------------------------------------------------------------------ user actions
+
+    def manual_change(self, unit_id: str, command: UnitCommand, now: datetime) -> None:
+        """A user changed the unit (MQTT, CLI): hold it per ``[automation] hold``."""
+        if unit_id not in self._state:
+            return
+        fields = command.normalized().fields()
+        settings = Settings(
+            power=fields.get("power"),
+            mode=None if fields.get("mode") is None else fields["mode"].value,
+            target_temperature=fields.get("target_temperature"),
+            fan_mode=fields.get("fan_mode"),
+        )
+        current = self._state[unit_id].hold
+        if current is not None and not current.expired(now):
+            settings = _overlay(current.settings, settings)
+        self.hold(unit_id, settings, self.config.automation.hold, now, origin="mqtt")
+
+    def set_preset(self, unit_id: str, name: str, now: datetime, policy: str | None = None) -> None:
+        automation = self._automation(unit_id)
+        if name == "none":
+            self.resume(unit_id, now)
+            return
+        if name not in automation.presets:
+            raise CommandError("preset", f"unknown preset {name!r}", sorted(automation.presets))
+        self.hold(unit_id, Settings(preset=name), policy or self.config.automation.hold, now)
+
+    def hold(
+        self,
+        unit_id: str,
+        settings: Settings,
+        policy: str,
+        now: datetime,
+        *,
+        until: datetime | None = None,
+        origin: str = "mqtt",
+    ) -> Hold:
+        """Hold ``settings``: ``next_block``, ``permanent``, a duration ("2h") or ``until``."""
+        automation = self._automation(unit_id)
+        if settings.preset is not None and settings.preset not in automation.presets:
+            raise CommandError("preset", f"unknown preset {settings.preset!r}",
+                               sorted(automation.presets))  # fmt: skip
+        if until is not None:
+            hold = Hold(settings, "duration", until, now, origin)
+        elif policy == "permanent":
+            hold = Hold(settings, "permanent", None, now, origin)
+        elif policy == "next_block":
+            upcoming = self._next_transition(unit_id, now)
+            kind: HoldKind = "next_block" if upcoming is not None else "permanent"
+            local = None if upcoming is None else upcoming.astimezone(self.zone)
+            hold = Hold(settings, kind, local, now, origin)
+        else:
+            try:
+                hold = Hold(settings, "duration", now + parse_duration(policy), now, origin)
+            except ValueError as exc:
+                raise CommandError("hold", str(exc)) from None
+        automation.hold = hold
+        self._save(f"hold:{unit_id}", hold.to_json())
+        self._emit("hold_started", unit_id, {"origin": origin, **hold.public()})
+        self.tick(now, only={unit_id})
+        return hold
+
+    def resume(self, unit_id: str, now: datetime) -> bool:
+        """End the unit's hold; the program in force applies again. False if there was none."""
+        automation = self._automation(unit_id)
+        if automation.hold is None:
+            return False
+        self._end_hold(unit_id, automation, "resumed")
+        self.tick(now, only={unit_id})
+        return True
+
+    def _end_hold(self, unit_id: str, automation: _UnitAutomation, reason: str) -> None:
+        automation.hold = None
+        self._save(f"hold:{unit_id}", None)
+        self._emit("hold_ended", unit_id, {"reason": reason})
+
+    def add_timer(self, timer: Timer) -> None:
+        self._automation(timer.unit)
+        self.timers[timer.id] = timer
+        self._save(f"timer:{timer.id}", timer.to_json())
+
+    def cancel_timer(self, timer_id: str) -> bool:
+        if self.timers.pop(timer_id, None) is None:
+            return False
+        self._save(f"timer:{timer_id}", None)
+        return True
+
+    def set_program(self, program: Program, now: datetime) -> None:
+        unknown = sorted(set(program.units) - set(self._state))
+        if unknown:
+            raise CommandError("units", f"unknown units {unknown}", sorted(self._state))
+        for unit_id in program.units:
+            presets = self._state[unit_id].presets
+            for block in program.blocks:
+                if block.settings.preset is not None and block.settings.preset not in presets:
+                    raise CommandError("preset", f"unit {unit_id!r} has no preset "
+                                       f"{block.settings.preset!r}", sorted(presets))  # fmt: skip
+        self.programs[program.id] = program
+        self._save(f"program:{program.id}", program.to_json())
+        self.tick(now, only=set(program.units))
+
+    def delete_program(self, program_id: str, now: datetime) -> None:
+        program = self.programs.pop(program_id, None)
+        if program is None:
+            raise CommandError("id", f"no schedule {program_id!r}", sorted(self.programs))
+        # A schedule from the config file stays deleted across restarts (a tombstone).
+        self._save(
+            f"program:{program_id}",
+            {"deleted": True} if program_id in self.config_programs else None,
+        )
+        self.tick(now, only=set(program.units))
+
+    def _automation(self, unit_id: str) -> _UnitAutomation:
+        try:
+            return self._state[unit_id]
+        except KeyError:
+            raise CommandError("unit", f"unknown unit {unit_id!r}", sorted(self._state)) from None
+
+    # ------------------------------------------------------------------ the tick
+
+    def tick(self, now: datetime, only: set[str] | None = None) -> None:
+        """Bring every unit (or ``only`` these) to what is in force at ``now``."""
+        self._fire_timers(now)
+        for unit_id, automation in self._state.items():
+            if only is not None and unit_id not in only:
+                continue
+            try:
+                self._tick_unit(unit_id, automation, now)
+            except Exception:  # one unit's trouble must not stop the others' programs
+                log.exception("automation for unit %s failed", unit_id)
+
+    def next_wakeup(self, now: datetime) -> datetime | None:
+        """The next instant something changes by the clock alone (a block, a hold, a timer)."""
+        moments = [t.at for t in self.timers.values()]
+        for unit_id, automation in self._state.items():
+            upcoming = self._next_transition(unit_id, now)
+            if upcoming is not None:
+                moments.append(upcoming)
+            if automation.hold is not None and automation.hold.until is not None:
+                moments.append(automation.hold.until)
+        moments += [v.start for v in self.vacations] + [v.end for v in self.vacations]
+        future = [m for m in moments if m > now]
+        return min(future) if future else None
+
+    def _fire_timers(self, now: datetime) -> None:
+        for timer in sorted(self.timers.values(), key=lambda t: t.at):
+            if timer.at <= now and self.clock_trusted:
+                self.cancel_timer(timer.id)
+                self._emit("timer_fired", timer.unit, {"id": timer.id, **timer.settings.to_json()})
+                if timer.unit in self._state:
+                    self.hold(timer.unit, timer.settings, "next_block", now, origin="timer")
+
+    def _tick_unit(self, unit_id: str, automation: _UnitAutomation, now: datetime) -> None:
+        unit = self.units[unit_id]
+        self._update_safety_layers(unit_id, automation, unit, now)
+        if automation.hold is not None and automation.hold.expired(now):
+            self._end_hold(unit_id, automation, "expired")
+        decision = self._decide(unit_id, automation, now)
+        previous = automation.decision
+        automation.decision = decision
+        if decision is None:
+            return
+        self._announce(unit_id, automation, decision, previous, now)
+        self._apply(unit_id, automation, unit, decision, now)
+
+    def _update_safety_layers(
+        self, unit_id: str, automation: _UnitAutomation, unit: ControlledUnit, now: datetime
+    ) -> None:
+        room = self._room_temperature(automation, unit, now)
+        frost = automation.config.frost
+        if frost.enabled and room is not None:
+            if room < frost.floor:
+                automation.below_floor_since = automation.below_floor_since or now
+                due = now - automation.below_floor_since >= timedelta(seconds=frost.after)
+                if due and not automation.frost:
+                    automation.frost = True
+                    self._emit("frost_protection", unit_id, {"room": room, "floor": frost.floor})
+            elif room >= frost.floor + FROST_RELEASE_K:
+                automation.below_floor_since = None
+                automation.frost = False
+        window_open = any(
+            detector.is_open(now.timestamp())
+            for _rule, detector, members in self._windows
+            if unit_id in members
+        )
+        if window_open != automation.window_open:
+            automation.window_open = window_open
+            self._emit("window_open" if window_open else "window_closed", unit_id, {})
+        away = any(
+            tracker.away(now.timestamp())
+            for _rule, tracker, members in self._presence
+            if unit_id in members
+        )
+        if away != automation.away:
+            automation.away = away
+            self._emit("presence_changed", unit_id, {"away": away})
+
+    def _room_temperature(
+        self, automation: _UnitAutomation, unit: ControlledUnit, now: datetime
+    ) -> float | None:
+        """The remote sensor while it is fresh, else the unit's own reading."""
+        room = automation.room
+        if room is not None:
+            stale = room.value is None or room.freshness.stale(now.timestamp())
+            if stale and not room.was_stale and room.value is not None:
+                self._emit(
+                    "sensor_stale",
+                    unit.id,
+                    {"topic": room.topic, "fallback": automation.config.thermostat.fallback},
+                )
+            room.was_stale = stale
+            if not stale:
+                return room.value
+        return unit.state.current_temperature
+
+    def _decide(self, unit_id: str, automation: _UnitAutomation, now: datetime) -> Decision | None:
+        presets = automation.presets
+        if automation.frost:
+            frost = automation.config.frost
+            heat = Settings(power=True, mode="heat", target_temperature=frost.setpoint)
+            return self._decision(heat, "frost", {"floor": frost.floor}, presets)
+        if automation.window_open:
+            action = next(
+                (rule.action for rule, detector, members in self._windows
+                 if unit_id in members and detector.is_open(now.timestamp())),
+                "off",
+            )  # fmt: skip
+            settings = {
+                "off": Settings(power=False),
+                "fan_only": Settings(power=True, mode="fan_only"),
+            }.get(action, Settings(preset=action))
+            return self._decision(settings, "window", {"action": action}, presets)
+        if not self.clock_trusted:
+            return None  # the program waits for a trustworthy clock; safety layers do not
+        room = automation.room
+        if (
+            room is not None
+            and room.was_stale
+            and automation.config.thermostat.fallback != ("unit_sensor")
+        ):
+            fallback = automation.config.thermostat.fallback
+            settings = Settings(power=False) if fallback == "off" else Settings(preset="frost")
+            return self._decision(settings, "sensor_fallback", {"fallback": fallback}, presets)
+        if automation.hold is not None:
+            return self._decision(automation.hold.settings, "hold", automation.hold.public(),
+                                  presets)  # fmt: skip
+        vacation = next(
+            (v for v in self.vacations
+             if v.settings is not None and v.applies_to(unit_id) and v.covers(now)),
+            None,
+        )  # fmt: skip
+        if vacation is not None and vacation.settings is not None:
+            return self._decision(vacation.settings, "vacation", {"vacation": vacation.id},
+                                  presets)  # fmt: skip
+        if automation.away:
+            preset = next(p.away_preset for p, _t, m in self._presence if unit_id in m)
+            return self._decision(Settings(preset=preset), "presence", {}, presets)
+        transition = in_force(unit_id, now, list(self.programs.values()), self.calendar,
+                              self.vacations)  # fmt: skip
+        if transition is None:
+            return None
+        block = (
+            self.programs[transition.program].blocks[transition.block_index]
+            if (transition.program in self.programs)
+            else None
+        )
+        detail = {
+            "schedule": transition.program,
+            "block": str(block.at) if block is not None else None,
+            "since": transition.at.astimezone(self.zone).isoformat(),
+        }
+        return self._decision(transition.settings, "schedule", detail, presets)
+
+    @staticmethod
+    def _decision(
+        settings: Settings, source: str, detail: dict[str, Any], presets: Mapping[str, Preset]
+    ) -> Decision:
+        preset = settings.preset if settings.preset in presets else None
+        expanded = expand(settings, presets) if preset is not None else settings
+        return Decision(expanded, source, detail, preset)
+
+    def _announce(
+        self,
+        unit_id: str,
+        automation: _UnitAutomation,
+        decision: Decision,
+        previous: Decision | None,
+        now: datetime,
+    ) -> None:
+        del now
+        if decision.source == "schedule":
+            key = (str(decision.detail["schedule"]), str(decision.detail["since"]))
+            if key != automation.transition_key:
+                automation.transition_key = key
+                self._emit(
+                    "schedule_applied",
+                    unit_id,
+                    {**decision.detail, "preset": decision.preset,
+                     **decision.settings.to_json()},
+                )  # fmt: skip
+        elif previous is None or previous.source != decision.source:
+            automation.transition_key = None
+
+    def _apply(
+        self,
+        unit_id: str,
+        automation: _UnitAutomation,
+        unit: ControlledUnit,
+        decision: Decision,
+        now: datetime,
+    ) -> None:
+        if not unit.available:
+            return
+        settings = decision.settings
+        origin = {"hold": "hold", "sensor_fallback": "thermostat"}.get(
+            decision.source, decision.source
+        )
+        settings = self._through_thermostat(automation, unit, settings, now)
+        command = command_for(settings, unit.state, unit.traits)
+        if command.is_empty():
+            automation.sent = None
+            return
+        wanted = tuple(sorted(command.fields().items(), key=lambda kv: kv[0]))
+        interval = timedelta(seconds=self.config.automation.reconcile_interval)
+        repeat = (
+            automation.sent == wanted
+            and automation.sent_at is not None
+            and (now - automation.sent_at < interval)
+        )
+        if repeat or unit.state.lockout_until is not None:
+            return  # already asked (the unit is still on its way there) or waiting for the gate
+        automation.sent, automation.sent_at = wanted, now
+        try:
+            unit.submit(command, origin=origin)
+        except CommandError as exc:
+            reason = exc.message
+            if reason not in automation.failed:
+                automation.failed.add(reason)
+                log.warning("unit %s: %s could not apply %s: %s", unit_id, origin,
+                            command.fields(), reason)  # fmt: skip
+                self._emit("automation_failed", unit_id,
+                           {"origin": origin, "error": reason})  # fmt: skip
+
+    def _through_thermostat(
+        self, automation: _UnitAutomation, unit: ControlledUnit, settings: Settings, now: datetime
+    ) -> Settings:
+        """The strategy's view of the setpoint: a remote room temperature, an offset setpoint,
+        or on/off by hysteresis."""
+        loop, room = automation.loop, automation.room
+        if loop is None or settings.power is False:
+            return settings
+        room_value = None
+        if room is not None and not room.freshness.stale(now.timestamp()):
+            room_value = room.value
+        mode = settings.mode or unit.state.mode.value
+        output = loop.update(
+            now.timestamp(),
+            settings.target_temperature
+            if settings.target_temperature is not None
+            else unit.state.target_temperature,
+            mode,
+            room_value,
+            unit.state.current_temperature,
+            unit.state.power,
+        )
+        if loop.native_remote and automation.remote_fed != output.remote_temperature:
+            automation.remote_fed = output.remote_temperature
+            try:
+                unit.set_remote_temperature(output.remote_temperature)
+            except CommandError as exc:
+                log.warning("unit %s: cannot feed the room temperature: %s", unit.id, exc.message)
+        target = settings.target_temperature
+        power: bool | None = settings.power
+        strategy = automation.config.thermostat.strategy
+        if strategy == "remote_sensor" and not loop.native_remote:
+            # The loop writes an offset setpoint only now and then; in between, keep it.
+            target = (
+                output.target_temperature
+                if output.target_temperature is not None
+                else unit.state.target_temperature
+            )
+        if strategy == "hysteresis" and room_value is not None:
+            # The loop switches the unit; inside the band it keeps whatever it is doing.
+            power = output.power if output.power is not None else unit.state.power
+        return Settings(
+            power=power, mode=settings.mode, target_temperature=target, fan_mode=settings.fan_mode
+        )
+
+    # ------------------------------------------------------------------ status
+
+    def _next_transition(self, unit_id: str, now: datetime) -> datetime | None:
+        upcoming = next_change(unit_id, now, list(self.programs.values()), self.calendar,
+                               self.vacations)  # fmt: skip
+        return None if upcoming is None else upcoming.at
+
+    def presets_for(self, unit_id: str) -> list[str]:
+        automation = self._state.get(unit_id)
+        return sorted(automation.presets) if automation is not None else []
+
+    def status(self, unit_id: str, now: datetime) -> dict[str, Any]:
+        """The ``program`` object of the unit's published state."""
+        automation = self._state.get(unit_id)
+        if automation is None:
+            return {}
+        decision = automation.decision
+        upcoming = next_change(unit_id, now, list(self.programs.values()), self.calendar,
+                               self.vacations)  # fmt: skip
+        hold = automation.hold
+        room = automation.room
+        return {
+            "source": None if decision is None else decision.source,
+            "preset": None if decision is None else decision.preset,
+            "schedule": None if decision is None else decision.detail.get("schedule"),
+            "block": None if decision is None else decision.detail.get("block"),
+            "next_change": None
+            if upcoming is None
+            else upcoming.at.astimezone(self.zone).isoformat(),
+            "next": None if upcoming is None else upcoming.settings.to_json(),
+            "hold": None if hold is None else hold.public(),
+            "window_open": automation.window_open,
+            "away": automation.away,
+            "frost_protection": automation.frost,
+            "room_sensor": None
+            if room is None
+            else {"temperature": room.value, "stale": room.was_stale},
+        }
+
+
+def _overlay(base: Settings, later: Settings) -> Settings:
+    fields = {**base.to_json(), **later.to_json()}
+    if later.preset is None and any(k != "preset" for k in later.to_json()):
+        fields.pop("preset", None)  # an explicit setpoint replaces a held preset's
+    return Settings.from_json(fields)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _truth(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("on", "true", "1", "open", "yes"):
+        return True
+    if text in ("off", "false", "0", "closed", "no"):
+        return False
+    return None
