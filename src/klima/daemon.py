@@ -24,7 +24,8 @@ from klima.mqtt.embedded import EmbeddedBroker
 from klima.mqtt.settings import MqttSettings, tls_context
 from klima.persistence import Store
 from klima.schedule.clock import clock_trusted
-from klima.schedule.engine import AutomationEngine, site_zone
+from klima.schedule.engine import AutomationEngine
+from klima.schedule.from_config import site_zone
 from klima.schedule.requests import schedule_requests
 from klima.schedule.timer import WakeTimer
 from klima.sdnotify import Notifier, run_watchdog

@@ -36,6 +36,7 @@ ALLOWED_CLIMATE_KEYS = {
     "fan_mode_cmd_t", "fan_mode_stat_t", "fan_mode_stat_tpl", "fan_modes",
     "swing_mode_cmd_t", "swing_mode_stat_t", "swing_mode_stat_tpl", "swing_modes",
     "swing_h_mode_cmd_t", "swing_h_mode_stat_t", "swing_h_mode_stat_tpl", "swing_h_modes",
+    "pr_modes", "pr_mode_cmd_t", "pr_mode_stat_t", "pr_mode_val_tpl",
 }  # fmt: skip
 ALLOWED_SENSOR_KEYS = {
     "p", "uniq_id", "name", "stat_t", "val_tpl", "unit_of_meas", "stat_cla", "dev_cla", "ent_cat",
@@ -305,3 +306,24 @@ def test_energy_sensors_read_the_energy_topic_and_use_known_keys() -> None:
         traits=FULL_TRAITS, sw_version="0.1.0", sensors=set(), energy=True,
     )  # fmt: skip
     assert set(unpriced["cmps"]) == {"climate", "energy", "power", "energy_source"}
+
+
+def test_presets_and_the_active_schedule_are_exposed() -> None:
+    _, payload = build_device_discovery(
+        base_topic=BASE, discovery_prefix="homeassistant", hub_id="hub1", unit_id="bed",
+        unit_name="Bed", manufacturer="Mitsubishi Electric", model="MSZ", driver_name="x",
+        traits=FULL_TRAITS, sw_version="0.1.0", sensors=set(), presets=["away", "eco", "none"],
+    )  # fmt: skip
+    climate = payload["cmps"]["climate"]
+    assert set(climate) <= ALLOWED_CLIMATE_KEYS
+    # HA adds "none" itself; listing it would be an error.
+    assert climate["pr_modes"] == ["away", "eco"]
+    assert climate["pr_mode_cmd_t"] == f"{BASE}/bed/set/preset"
+    # The published state's "program" object holds "preset" (null without one): HA shows
+    # "none" for null, which is in its own list.
+    assert climate["pr_mode_val_tpl"] == "{{ value_json.program.preset or 'none' }}"
+    schedule = payload["cmps"]["schedule"]
+    assert (schedule["stat_t"], schedule["val_tpl"]) == (
+        f"{BASE}/bed",
+        "{{ value_json.program.schedule or 'none' }}",
+    )

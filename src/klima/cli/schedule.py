@@ -9,6 +9,7 @@ in ``klima.toml`` works here and vice versa).
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import tomllib
@@ -29,8 +30,7 @@ from klima.config_automation import ScheduleConfig
 from klima.errors import CommandError
 
 if TYPE_CHECKING:
-    import argparse
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
 
     from klima.mqtt.settings import MqttSettings
 
@@ -43,7 +43,7 @@ SETTING_KEYS = ("power", "mode", "target_temperature", "fan_mode", "preset")
 
 def add_schedule_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=lambda _args: _help(parser))
-    verbs = parser.add_subparsers(metavar="COMMAND")
+    verbs = parser.add_subparsers(metavar="COMMAND", parser_class=_WordsAfterOptions)
 
     _verb(verbs, "list", "every schedule, hold, timer and vacation", lambda _a: {}, views.list_view)
 
@@ -82,8 +82,29 @@ def add_schedule_arguments(parser: argparse.ArgumentParser) -> None:
     when.add_argument("--cancel", metavar="ID", help="cancel the timer with this id")
 
 
+class _WordsAfterOptions(argparse.ArgumentParser):
+    """Takes ``key=value`` words after options too (``timer bed --in 90m power=off``).
+
+    Plain argparse stops filling positionals once an option follows the first one; the
+    intermixed parse (two passes: options, then positionals) does not.
+    """
+
+    _inner = False
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if self._inner:  # the intermixed parse's own passes (Python 3.11 calls back in here)
+            return super().parse_known_args(args, namespace)
+        self._inner = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._inner = False
+
+
 def _verb(
-    verbs: argparse._SubParsersAction[argparse.ArgumentParser],
+    verbs: argparse._SubParsersAction[_WordsAfterOptions],
     name: str,
     summary: str,
     build: Builder,

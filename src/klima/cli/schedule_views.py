@@ -71,11 +71,13 @@ def blocks_text(blocks: Sequence[Mapping[str, Any]]) -> str:
 
 
 def hold_text(hold: Mapping[str, Any]) -> str:
-    """``heat 23.0°C until Mon 2026-11-30 18:00 (duration)`` or ``… permanently``."""
+    """``heat 23.0°C until Mon 2026-11-30 18:00``, ``… until the next block (…)`` or permanently."""
     what = settings_text(hold)
     if hold.get("until") is None:
         return f"{what} permanently"
-    return f"{what} until {when_text(hold['until'])} ({hold.get('kind')})"
+    if hold.get("kind") == "next_block":
+        return f"{what} until the next block ({when_text(hold['until'])})"
+    return f"{what} until {when_text(hold['until'])}"
 
 
 def list_view(data: Mapping[str, Any]) -> list[str]:

@@ -33,6 +33,7 @@ class Automation(Protocol):
 
     def status(self, unit_id: str, now: datetime) -> dict[str, Any]: ...
     def presets_for(self, unit_id: str) -> list[str]: ...
+    def limits_for(self, unit_id: str) -> tuple[float, float] | None: ...
     def set_preset(
         self, unit_id: str, name: str, now: datetime, policy: str | None = None
     ) -> None: ...
@@ -277,7 +278,12 @@ class MqttBridge:
         command = parse_command(data, unit.traits) if wants_command else None
         if command is not None:
             # The unit logs the command and reports a deferral itself (safety_refused).
-            unit.submit(command, origin="mqtt", transaction=data.get("transaction"))
+            unit.submit(
+                command,
+                origin="mqtt",
+                transaction=data.get("transaction"),
+                limits=self._preset_limits(unit, preset),
+            )
             if self.automation is not None:
                 self.automation.manual_change(unit.id, command, datetime.now(UTC))
         if preset is not None and self.automation is not None:
@@ -298,9 +304,15 @@ class MqttBridge:
                 self.automation.set_preset(unit.id, name, datetime.now(UTC))
             return
         command = parse_attribute(attribute, payload, unit.traits)
-        unit.submit(command, origin="mqtt")
+        unit.submit(command, origin="mqtt", limits=self._preset_limits(unit, None))
         if self.automation is not None:
             self.automation.manual_change(unit.id, command, datetime.now(UTC))
+
+    def _preset_limits(self, unit: Unit, new_preset: str | None) -> tuple[float, float] | None:
+        """The active preset's setpoint limits (none when the same message picks a preset)."""
+        if self.automation is None or new_preset is not None:
+            return None
+        return self.automation.limits_for(unit.id)
 
     def _preset_value(self, unit: Unit, value: Any) -> str | None:
         """A preset name the unit has (``none`` ends a preset hold), checked before acting."""

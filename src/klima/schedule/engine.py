@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from klima.control.feedback import extract
 from klima.control.presence import PresenceTracker
@@ -26,140 +24,29 @@ from klima.control.thermostat import SensorFreshness, ThermostatLoop, Thermostat
 from klima.control.window import WindowDetector
 from klima.errors import CommandError
 from klima.schedule.calendar import SiteCalendar
+from klima.schedule.from_config import (
+    program_from_config,
+    site_from_config,
+    vacation_from_config,
+)
 from klima.schedule.holds import Hold, HoldKind, Timer, parse_duration
-from klima.schedule.model import At, Block, Program, Settings, Site, Vacation
+from klima.schedule.model import Program, Settings
 from klima.schedule.presets import Preset, command_for, expand, unit_presets
 from klima.schedule.program import in_force, next_change
+from klima.schedule.strategy import through_thermostat
+from klima.schedule.units import ControlledUnit, Decision, Room, SettingsStore, UnitAutomation
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+    from zoneinfo import ZoneInfo
 
     from klima.config import KlimaConfig, UnitConfig
-    from klima.config_automation import ScheduleConfig, VacationConfig
     from klima.state import UnitCommand, UnitState
-    from klima.traits import Traits
 
 log = logging.getLogger(__name__)
 
 FROST_RELEASE_K = 1.0  # frost protection ends this far above the floor
 Emit = Callable[[str, str | None, dict[str, Any]], None]
-
-
-class ControlledUnit(Protocol):
-    """What the engine needs of a unit actor (:class:`klima.unit.Unit` has it)."""
-
-    @property
-    def id(self) -> str: ...
-
-    state: UnitState
-    traits: Traits
-    available: bool
-
-    def submit(self, command: UnitCommand, origin: str, transaction: object = None) -> object: ...
-    def set_remote_temperature(self, celsius: float | None) -> None: ...
-
-
-class SettingsStore(Protocol):
-    def save_setting(self, key: str, value: Any, ts: datetime | None = None) -> None: ...
-    def load_settings(self, prefix: str = "") -> dict[str, Any]: ...
-
-
-@dataclass
-class _Room:
-    """The remote room sensor of one unit."""
-
-    topic: str
-    json_path: str | None
-    freshness: SensorFreshness
-    value: float | None = None
-    was_stale: bool = False
-
-
-@dataclass
-class _UnitAutomation:
-    config: UnitConfig
-    presets: dict[str, Preset]
-    loop: ThermostatLoop | None = None
-    room: _Room | None = None
-    hold: Hold | None = None
-    below_floor_since: datetime | None = None
-    frost: bool = False
-    window_open: bool = False
-    away: bool = False
-    transition_key: tuple[str, str] | None = None
-    decision: Decision | None = None
-    sent: tuple[Any, ...] | None = None
-    sent_at: datetime | None = None
-    remote_fed: float | None = None
-    failed: set[str] = field(default_factory=set)
-
-
-@dataclass(frozen=True)
-class Decision:
-    settings: Settings  # after the preset was expanded
-    source: str  # frost | window | hold | vacation | presence | schedule | none
-    detail: dict[str, Any]
-    preset: str | None
-
-
-def site_zone(config: KlimaConfig) -> ZoneInfo:
-    """Schedules run in ``[site] timezone``, else the energy time zone, else the system's."""
-    from klima.energy.setup import energy_zone  # noqa: PLC0415 - avoids an import cycle
-
-    return ZoneInfo(config.site.timezone) if config.site.timezone else energy_zone(config)
-
-
-def site_from_config(config: KlimaConfig, zone: ZoneInfo) -> Site:
-    s = config.site
-    return Site(zone, s.latitude, s.longitude, s.country, s.subdivision)
-
-
-def program_from_config(entry: ScheduleConfig, groups: Mapping[str, list[str]]) -> Program:
-    units: list[str] = []
-    for name in entry.units:
-        units += groups.get(name, [name])
-    blocks = tuple(
-        Block(
-            At.parse(b.at),
-            Settings(
-                power=b.power,
-                mode=b.mode,
-                target_temperature=b.target_temperature,
-                fan_mode=b.fan_mode,
-                preset=b.preset,
-            ),
-        )
-        for b in entry.blocks
-    )
-    return Program(
-        entry.id,
-        tuple(dict.fromkeys(units)),
-        frozenset(entry.days),
-        blocks,
-        entry.holidays,
-        entry.enabled,
-    )
-
-
-def vacation_from_config(
-    entry: VacationConfig, groups: Mapping[str, list[str]], zone: ZoneInfo
-) -> Vacation:
-    def moment(value: date | datetime) -> datetime:
-        if isinstance(value, datetime):
-            return value if value.tzinfo else value.replace(tzinfo=zone)
-        return datetime(value.year, value.month, value.day, tzinfo=zone)
-
-    units: list[str] = []
-    for name in entry.units:
-        units += groups.get(name, [name])
-    return Vacation(
-        entry.id,
-        tuple(units),
-        moment(entry.start),
-        moment(entry.end),
-        None if entry.preset is None else Settings(preset=entry.preset),
-        entry.program,
-    )
 
 
 class AutomationEngine:
@@ -184,7 +71,7 @@ class AutomationEngine:
         self.vacations = [vacation_from_config(v, self.groups, zone) for v in config.vacations]
         self.timers: dict[str, Timer] = {}
         self.clock_trusted = not config.automation.wait_for_clock
-        self._state: dict[str, _UnitAutomation] = {}
+        self._state: dict[str, UnitAutomation] = {}
         for unit_config in config.units:
             if unit_config.id in units:
                 self._state[unit_config.id] = self._unit_automation(unit_config)
@@ -203,13 +90,13 @@ class AutomationEngine:
             found |= set(self.groups.get(name, [name]))
         return found
 
-    def _unit_automation(self, config: UnitConfig) -> _UnitAutomation:
+    def _unit_automation(self, config: UnitConfig) -> UnitAutomation:
         unit = self.units[config.id]
-        automation = _UnitAutomation(config, unit_presets(self.config.presets, config.presets))
+        automation = UnitAutomation(config, unit_presets(self.config.presets, config.presets))
         thermostat = config.thermostat
         if thermostat.sensor is not None:
             sensor = thermostat.sensor
-            automation.room = _Room(sensor.topic, sensor.json_path, SensorFreshness(sensor.timeout))
+            automation.room = Room(sensor.topic, sensor.json_path, SensorFreshness(sensor.timeout))
         if thermostat.strategy != "passthrough":
             automation.loop = ThermostatLoop(
                 ThermostatSettings(
@@ -284,6 +171,7 @@ class AutomationEngine:
                 return
             room.value = value
             room.freshness.update(now.timestamp())
+            self._feed_window_detection(unit_id, value, now)
             self.tick(now, only={unit_id})
 
         return handle
@@ -318,12 +206,17 @@ class AutomationEngine:
         return handle
 
     def unit_state_changed(self, unit_id: str, state: UnitState, now: datetime) -> None:
-        """The unit's own room reading feeds automatic window detection."""
-        if state.current_temperature is None:
-            return
+        """The unit's own room reading feeds automatic window detection (unless a room
+        sensor does)."""
+        automation = self._state.get(unit_id)
+        has_sensor = automation is not None and automation.room is not None
+        if state.current_temperature is not None and not has_sensor:
+            self._feed_window_detection(unit_id, state.current_temperature, now)
+
+    def _feed_window_detection(self, unit_id: str, celsius: float, now: datetime) -> None:
         for _rule, detector, members in self._windows:
             if unit_id in members:
-                detector.temperature(now.timestamp(), state.current_temperature)
+                detector.temperature(now.timestamp(), celsius)
 
     # ------------------------------------------------------------------ user actions
 
@@ -396,7 +289,7 @@ class AutomationEngine:
         self.tick(now, only={unit_id})
         return True
 
-    def _end_hold(self, unit_id: str, automation: _UnitAutomation, reason: str) -> None:
+    def _end_hold(self, unit_id: str, automation: UnitAutomation, reason: str) -> None:
         automation.hold = None
         self._save(f"hold:{unit_id}", None)
         self._emit("hold_ended", unit_id, {"reason": reason})
@@ -437,7 +330,7 @@ class AutomationEngine:
         )
         self.tick(now, only=set(program.units))
 
-    def _automation(self, unit_id: str) -> _UnitAutomation:
+    def _automation(self, unit_id: str) -> UnitAutomation:
         try:
             return self._state[unit_id]
         except KeyError:
@@ -477,7 +370,7 @@ class AutomationEngine:
                 if timer.unit in self._state:
                     self.hold(timer.unit, timer.settings, "next_block", now, origin="timer")
 
-    def _tick_unit(self, unit_id: str, automation: _UnitAutomation, now: datetime) -> None:
+    def _tick_unit(self, unit_id: str, automation: UnitAutomation, now: datetime) -> None:
         unit = self.units[unit_id]
         self._update_safety_layers(unit_id, automation, unit, now)
         if automation.hold is not None and automation.hold.expired(now):
@@ -491,7 +384,7 @@ class AutomationEngine:
         self._apply(unit_id, automation, unit, decision, now)
 
     def _update_safety_layers(
-        self, unit_id: str, automation: _UnitAutomation, unit: ControlledUnit, now: datetime
+        self, unit_id: str, automation: UnitAutomation, unit: ControlledUnit, now: datetime
     ) -> None:
         room = self._room_temperature(automation, unit, now)
         frost = automation.config.frost
@@ -523,7 +416,7 @@ class AutomationEngine:
             self._emit("presence_changed", unit_id, {"away": away})
 
     def _room_temperature(
-        self, automation: _UnitAutomation, unit: ControlledUnit, now: datetime
+        self, automation: UnitAutomation, unit: ControlledUnit, now: datetime
     ) -> float | None:
         """The remote sensor while it is fresh, else the unit's own reading."""
         room = automation.room
@@ -540,7 +433,7 @@ class AutomationEngine:
                 return room.value
         return unit.state.current_temperature
 
-    def _decide(self, unit_id: str, automation: _UnitAutomation, now: datetime) -> Decision | None:
+    def _decide(self, unit_id: str, automation: UnitAutomation, now: datetime) -> Decision | None:
         presets = automation.presets
         if automation.frost:
             frost = automation.config.frost
@@ -609,7 +502,7 @@ class AutomationEngine:
     def _announce(
         self,
         unit_id: str,
-        automation: _UnitAutomation,
+        automation: UnitAutomation,
         decision: Decision,
         previous: Decision | None,
         now: datetime,
@@ -631,7 +524,7 @@ class AutomationEngine:
     def _apply(
         self,
         unit_id: str,
-        automation: _UnitAutomation,
+        automation: UnitAutomation,
         unit: ControlledUnit,
         decision: Decision,
         now: datetime,
@@ -642,7 +535,7 @@ class AutomationEngine:
         origin = {"hold": "hold", "sensor_fallback": "thermostat"}.get(
             decision.source, decision.source
         )
-        settings = self._through_thermostat(automation, unit, settings, now)
+        settings = through_thermostat(automation, unit, settings, now)
         command = command_for(settings, unit.state, unit.traits)
         if command.is_empty():
             automation.sent = None
@@ -668,57 +561,19 @@ class AutomationEngine:
                 self._emit("automation_failed", unit_id,
                            {"origin": origin, "error": reason})  # fmt: skip
 
-    def _through_thermostat(
-        self, automation: _UnitAutomation, unit: ControlledUnit, settings: Settings, now: datetime
-    ) -> Settings:
-        """The strategy's view of the setpoint: a remote room temperature, an offset setpoint,
-        or on/off by hysteresis."""
-        loop, room = automation.loop, automation.room
-        if loop is None or settings.power is False:
-            return settings
-        room_value = None
-        if room is not None and not room.freshness.stale(now.timestamp()):
-            room_value = room.value
-        mode = settings.mode or unit.state.mode.value
-        output = loop.update(
-            now.timestamp(),
-            settings.target_temperature
-            if settings.target_temperature is not None
-            else unit.state.target_temperature,
-            mode,
-            room_value,
-            unit.state.current_temperature,
-            unit.state.power,
-        )
-        if loop.native_remote and automation.remote_fed != output.remote_temperature:
-            automation.remote_fed = output.remote_temperature
-            try:
-                unit.set_remote_temperature(output.remote_temperature)
-            except CommandError as exc:
-                log.warning("unit %s: cannot feed the room temperature: %s", unit.id, exc.message)
-        target = settings.target_temperature
-        power: bool | None = settings.power
-        strategy = automation.config.thermostat.strategy
-        if strategy == "remote_sensor" and not loop.native_remote:
-            # The loop writes an offset setpoint only now and then; in between, keep it.
-            target = (
-                output.target_temperature
-                if output.target_temperature is not None
-                else unit.state.target_temperature
-            )
-        if strategy == "hysteresis" and room_value is not None:
-            # The loop switches the unit; inside the band it keeps whatever it is doing.
-            power = output.power if output.power is not None else unit.state.power
-        return Settings(
-            power=power, mode=settings.mode, target_temperature=target, fan_mode=settings.fan_mode
-        )
-
     # ------------------------------------------------------------------ status
 
     def _next_transition(self, unit_id: str, now: datetime) -> datetime | None:
         upcoming = next_change(unit_id, now, list(self.programs.values()), self.calendar,
                                self.vacations)  # fmt: skip
         return None if upcoming is None else upcoming.at
+
+    def limits_for(self, unit_id: str) -> tuple[float, float] | None:
+        """Setpoint limits of the preset in force (a manual change must stay inside them)."""
+        automation = self._state.get(unit_id)
+        if automation is None or automation.decision is None or automation.decision.preset is None:
+            return None
+        return automation.presets[automation.decision.preset].limits
 
     def presets_for(self, unit_id: str) -> list[str]:
         automation = self._state.get(unit_id)
