@@ -92,9 +92,12 @@ class _Listener:
         self.store.log_event(kind, unit_id, data, now)
 
     def event(self, kind: str, unit: Unit, data: dict[str, Any]) -> None:
+        now = datetime.now(UTC)
         if self.bridge:
             self.bridge.publish_event(kind, unit.id, data)
-        self.store.log_event(kind, unit.id, data, datetime.now(UTC))
+        self.store.log_event(kind, unit.id, data, now)
+        if kind == "external_change" and self.automation is not None:
+            self.automation.external_change(unit.id, data.get("changes", {}), now)
 
     def frame(self, unit: Unit, direction: FrameDirection, raw: bytes) -> None:
         if self.bridge:

@@ -271,3 +271,17 @@ def test_timers_and_holds_survive_a_restart(tmp_path: Path) -> None:
         assert rig.recorder.of("timer_fired")[0]["id"] == "sleep"
         rig.run_until(datetime(2026, 11, 26, 6, 35, tzinfo=BERLIN), step=300)
         assert living.state.power and living.state.target_temperature == 21.0
+
+
+def test_a_change_at_the_units_own_remote_is_held_not_undone() -> None:
+    rig = make_rig(_program(), datetime(2026, 11, 25, 12, 0, tzinfo=BERLIN))
+    rig.settle()
+    living, engine = rig.unit("living_room"), rig.engine
+    assert engine is not None
+    living.sim.press_remote(target_temperature=19.0)  # behind Klima's back
+    engine.external_change("living_room", {"target_temperature": 19.0}, rig.now)
+    rig.run_until(datetime(2026, 11, 25, 21, 0, tzinfo=BERLIN))
+    assert living.state.target_temperature == 19.0
+    assert rig.recorder.of("hold_started")[0]["origin"] == "unit"
+    rig.run_until(datetime(2026, 11, 25, 22, 5, tzinfo=BERLIN))
+    assert living.state.target_temperature == 18.0  # the next block takes over again

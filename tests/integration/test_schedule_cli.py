@@ -14,6 +14,7 @@ from tests.support.daemon_harness import running_daemon
 
 from klima.cli.main import main
 from klima.cli.schedule import schedule_from_text, settings_from_words
+from klima.cli.schedule_views import days_text, hold_text
 from klima.errors import CommandError
 
 if TYPE_CHECKING:
@@ -177,18 +178,20 @@ async def test_hold_resume_and_timers(
 
         # A hold for two hours wins over the program; the simulated unit follows.
         before = datetime.now(UTC)
-        held = await ok_json(
-            capsys, "schedule", "hold", "sim_1", "target_temperature=23", "--for", "2h", *broker
+        code, out, err = await klima(
+            capsys, "schedule", "hold", "sim_1", "--for", "2h", "target_temperature=23", *broker
         )
         after = datetime.now(UTC)
-        assert held["unit"] == "sim_1"
-        assert held["hold"]["kind"] == "duration" and held["hold"]["target_temperature"] == 23.0
-        until = datetime.fromisoformat(held["hold"]["until"])
+        assert code == 0, err
+        assert out.startswith("sim_1: holding 23.0°C until ")
+        hold = (await ok_json(capsys, "schedule", "list", *broker))["holds"]["sim_1"]
+        assert hold["kind"] == "duration" and hold["target_temperature"] == 23.0
+        until = datetime.fromisoformat(hold["until"])
         assert before + timedelta(hours=2) <= until <= after + timedelta(hours=2)
         await run.wait_state("sim_1", lambda s: s["target_temperature"] == 23.0)
         assert unit.target_temperature == 23.0
         state = await run.wait_state("sim_1", lambda s: s["program"]["source"] == "hold")
-        assert state["program"]["hold"]["until"] == held["hold"]["until"]
+        assert state["program"]["hold"] == hold
 
         code, out, err = await klima(capsys, "schedule", "list", *broker)
         assert code == 0, err
@@ -212,6 +215,15 @@ async def test_hold_resume_and_timers(
         code, _, err = await klima(capsys, "schedule", "resume", "sim_1", *broker)
         assert code == 0, err
         await run.wait_state("sim_1", lambda s: s["target_temperature"] == 20.0)
+
+        # Without --for/--until/--permanent a hold lasts until the next block: local midnight.
+        held = await ok_json(capsys, "schedule", "hold", "sim_1", "target_temperature=22", *broker)
+        assert held["hold"]["kind"] == "next_block"
+        until = datetime.fromisoformat(held["hold"]["until"]).astimezone(BERLIN)
+        assert (until.hour, until.minute) == (0, 0)
+        assert datetime.now(UTC) < until <= datetime.now(UTC) + timedelta(days=1)
+        code, out, err = await klima(capsys, "schedule", "resume", "sim_1", *broker)
+        assert code == 0, err
 
         # "Off in 90 minutes": listed with its id, then cancelled.
         before = datetime.now(UTC)
@@ -281,11 +293,11 @@ async def test_refusals_are_one_line_and_change_nothing(
         (["show", "nosuch"], "klima: no schedule 'nosuch' (allowed: daily)"),
         (["show", "--unit", "nosuch"], "klima: unknown unit 'nosuch' (allowed: sim_1, sim_2)"),
         # found before anything is sent
-        (["hold", "sim_1", "colour=blue"], "klima: unknown setting 'colour' (allowed: power, "
-         "mode, target_temperature, fan_mode, preset)"),
-        (["set", str(bad_time)], f"klima: {bad_time}: blocks[0].at: '25:00' is not a time: use "
+        (["hold", "sim_1", "colour=blue"], ("klima: unknown setting 'colour' (allowed: power, "
+         "mode, target_temperature, fan_mode, preset)")),
+        (["set", str(bad_time)], (f"klima: {bad_time}: blocks[0].at: '25:00' is not a time: use "
          '"HH:MM" (24 h), "sunrise", "sunset", or one of those with an offset such as '
-         '"sunset-00:30"'),
+         '"sunset-00:30"')),
         (["set", str(tmp_path / "missing.toml")],
          f"klima: cannot read {tmp_path / 'missing.toml'}: No such file or directory"),
         (["show"], "klima: give a schedule ID or --unit UNIT (one of them)"),
@@ -304,7 +316,8 @@ async def test_refusals_are_one_line_and_change_nothing(
 
 def test_a_schedule_file_reads_like_the_config() -> None:
     # Days default to every day, as in klima.toml; top-level keys work as well as [[schedules]].
-    assert schedule_from_text('id = "n"\nunits = ["a"]\n[[blocks]]\nat = "sunset+00:15"\npower = false\n') == {
+    text = 'id = "n"\nunits = ["a"]\n[[blocks]]\nat = "sunset+00:15"\npower = false\n'
+    assert schedule_from_text(text) == {
         "id": "n",
         "units": ["a"],
         "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
@@ -337,3 +350,20 @@ def test_settings_words_are_spelled_as_for_klima_set() -> None:
         settings_from_words(["mode=warm"])
     with pytest.raises(CommandError, match="expected key=value"):
         settings_from_words(["heat"])
+
+
+def test_days_and_holds_read_as_words() -> None:
+    assert days_text(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]) == "every day"
+    assert days_text(["mon", "tue", "wed", "thu", "fri"]) == "mon-fri"
+    assert days_text(["sat", "sun"]) == "sat,sun"
+    assert days_text(["mon", "tue", "wed", "fri"], holidays=True) == "mon-wed,fri + holidays"
+    assert days_text([], holidays=True) == "holidays"
+    assert hold_text({"kind": "permanent", "until": None, "power": False}) == "off permanently"
+    until = datetime(2026, 11, 30, 22, 0, tzinfo=UTC)
+    local = until.astimezone().strftime("%a %Y-%m-%d %H:%M")  # shown in this machine's zone
+    assert hold_text({"kind": "next_block", "until": until.isoformat(), "preset": "boost"}) == (
+        f"preset boost until the next block ({local})"
+    )
+    assert hold_text(
+        {"kind": "duration", "until": until.isoformat(), "mode": "cool", "target_temperature": 24}
+    ) == (f"cool 24.0°C until {local}")

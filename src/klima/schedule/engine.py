@@ -236,6 +236,24 @@ class AutomationEngine:
             settings = _overlay(current.settings, settings)
         self.hold(unit_id, settings, self.config.automation.hold, now, origin="mqtt")
 
+    def external_change(self, unit_id: str, changes: Mapping[str, Any], now: datetime) -> None:
+        """Someone used the unit's own remote: hold that too, rather than undo it."""
+        if unit_id not in self._state or not self.clock_trusted:
+            return
+        mode = changes.get("mode")
+        settings = Settings(
+            power=changes.get("power") if isinstance(changes.get("power"), bool) else None,
+            mode=mode if isinstance(mode, str) else None,
+            target_temperature=changes.get("target_temperature"),
+            fan_mode=changes.get("fan_mode"),
+        )
+        if settings.is_empty():
+            return
+        current = self._state[unit_id].hold
+        if current is not None and not current.expired(now):
+            settings = _overlay(current.settings, settings)
+        self.hold(unit_id, settings, self.config.automation.hold, now, origin="unit")
+
     def set_preset(self, unit_id: str, name: str, now: datetime, policy: str | None = None) -> None:
         automation = self._automation(unit_id)
         if name == "none":
