@@ -7,7 +7,6 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
-
 from tests.support.daemon_harness import Running, running_daemon
 
 if TYPE_CHECKING:
