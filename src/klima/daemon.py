@@ -54,6 +54,7 @@ class _Listener:
         self.bridge: MqttBridge | None = None
         self.automation: AutomationEngine | None = None
         self.units: Mapping[str, Unit] = {}
+        self.last_write: datetime | None = None  # the database's newest time at start-up
 
     def state_changed(self, unit: Unit, state: UnitState) -> None:
         now = datetime.now(UTC)
@@ -205,6 +206,8 @@ class Daemon:
         )
         self.energy = energy
         listener = _Listener(store, energy)
+        # Read before anything is written with a clock that may still be wrong (no RTC).
+        last_write = await asyncio.to_thread(store.last_write)
         async with contextlib.AsyncExitStack() as stack:
             blasters = await stack.enter_async_context(self._blaster_hub())
             self.units = build_units(
@@ -220,6 +223,7 @@ class Daemon:
             )
             await asyncio.to_thread(automation.load)
             self.automation = listener.automation = automation
+            listener.last_write = last_write
             try:
                 await self._run_units(listener, notifier, started)
             finally:
@@ -306,7 +310,7 @@ class Daemon:
                 wake = WakeTimer(lambda now: _run_automation(automation, now))
                 wake.start()
                 clock_task = group.create_task(
-                    _trust_clock(automation, listener.store, wake), name="clock"
+                    _trust_clock(automation, listener.last_write, wake), name="clock"
                 )
                 watchdog = group.create_task(
                     run_watchdog(notifier, lambda: not self._stop.is_set()), name="watchdog"
@@ -339,11 +343,12 @@ def _run_automation(automation: AutomationEngine, now: datetime) -> datetime | N
     return automation.next_wakeup(now)
 
 
-async def _trust_clock(automation: AutomationEngine, store: Store, wake: WakeTimer) -> None:
+async def _trust_clock(
+    automation: AutomationEngine, last_write: datetime | None, wake: WakeTimer
+) -> None:
     """Hold the programs back until the clock can be trusted (safety layers never wait)."""
     if automation.clock_trusted:
         return
-    last_write = await asyncio.to_thread(store.last_write)
     warned = False
     while not clock_trusted(datetime.now(UTC), last_write):
         if not warned:

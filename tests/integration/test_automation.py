@@ -285,3 +285,22 @@ def test_a_change_at_the_units_own_remote_is_held_not_undone() -> None:
     assert rig.recorder.of("hold_started")[0]["origin"] == "unit"
     rig.run_until(datetime(2026, 11, 25, 22, 5, tzinfo=BERLIN))
     assert living.state.target_temperature == 18.0  # the next block takes over again
+
+
+def test_an_untrusted_clock_holds_programs_back_but_not_frost_protection() -> None:
+    raw = _program()
+    raw["units"][0]["frost"] = {"floor": 7.0, "after": 600}
+    rig = make_rig(raw, datetime(2026, 1, 14, 12, 0, tzinfo=BERLIN), outdoor=-10.0, room=7.2)
+    engine, living = rig.engine, rig.unit("living_room")
+    assert engine is not None
+    engine.clock_trusted = False  # e.g. a Pi booted without network
+    rig.settle()
+    assert not living.state.power  # the 06:30 block waits for a trustworthy clock
+    assert rig.recorder.of("schedule_applied") == []
+    rig.run_until(rig.now + timedelta(hours=3), step=60)
+    assert rig.recorder.of("frost_protection")  # frost protection does not wait
+    assert living.state.power
+    engine.clock_trusted = True
+    rig.step(60)
+    assert living.state.target_temperature == 21.0
+    assert len(rig.recorder.of("schedule_applied")) == 1
