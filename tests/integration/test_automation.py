@@ -11,7 +11,7 @@ from tests.support.automation_harness import BERLIN, make_rig
 
 from klima.persistence import Store
 from klima.schedule.holds import Timer
-from klima.schedule.model import Settings
+from klima.schedule.model import Program, Settings
 from klima.state import Mode, UnitCommand
 
 if TYPE_CHECKING:
@@ -304,3 +304,16 @@ def test_an_untrusted_clock_holds_programs_back_but_not_frost_protection() -> No
     rig.step(60)
     assert living.state.target_temperature == 21.0
     assert len(rig.recorder.of("schedule_applied")) == 1
+
+
+def test_a_run_time_program_may_name_a_group() -> None:
+    raw = _program(groups=[{"id": "downstairs", "units": ["living_room"]}])
+    rig = make_rig(raw, datetime(2026, 11, 25, 12, 0, tzinfo=BERLIN))
+    rig.settle()
+    engine = rig.engine
+    assert engine is not None
+    program = Program.from_json(
+        {"id": "cosy", "units": ["downstairs"], "blocks": [{"at": "00:00", "preset": "boost"}]}
+    )
+    engine.set_program(program, rig.now)
+    assert engine.programs["cosy"].units == ("living_room",)

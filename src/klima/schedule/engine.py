@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -292,6 +293,8 @@ class AutomationEngine:
                 hold = Hold(settings, "duration", now + parse_duration(policy), now, origin)
             except ValueError as exc:
                 raise CommandError("hold", str(exc)) from None
+        if hold.until is not None:  # shown in the hub's local time, like everything else
+            hold = replace(hold, until=hold.until.astimezone(self.zone))
         automation.hold = hold
         self._save(f"hold:{unit_id}", hold.to_json())
         self._emit("hold_started", unit_id, {"origin": origin, **hold.public()})
@@ -314,6 +317,7 @@ class AutomationEngine:
 
     def add_timer(self, timer: Timer) -> None:
         self._automation(timer.unit)
+        timer = replace(timer, at=timer.at.astimezone(self.zone))
         self.timers[timer.id] = timer
         self._save(f"timer:{timer.id}", timer.to_json())
 
@@ -324,6 +328,11 @@ class AutomationEngine:
         return True
 
     def set_program(self, program: Program, now: datetime) -> None:
+        """Add or replace a program at run time (group ids in ``units`` are expanded)."""
+        units = tuple(
+            dict.fromkeys(u for name in program.units for u in self.groups.get(name, [name]))
+        )
+        program = replace(program, units=units)
         unknown = sorted(set(program.units) - set(self._state))
         if unknown:
             raise CommandError("units", f"unknown units {unknown}", sorted(self._state))
