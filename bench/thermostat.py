@@ -32,19 +32,19 @@ import argparse
 import math
 import random
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from _harness import emit, machine_info, print_table
+from klima.control.safety import CycleGuard
 from klima.control.thermostat import Strategy as LoopStrategy
 from klima.control.thermostat import (
     ThermostatLoop,
     ThermostatOutput,
     ThermostatSettings,
 )
-from klima.state import Mode
+from klima.state import Mode, UnitCommand, UnitState
 from klima_sim.clock import ManualClock
 from klima_sim.room import OutdoorClimate, Room, RoomParameters
 from klima_sim.unit import SimulatedUnit
@@ -111,31 +111,6 @@ SUMMER = Season("summer", Mode.COOL, 28.0, 5.0, 2.0, 600.0, 24.0, 27.0)
 
 def occupied(hour: float) -> bool:
     return 6.5 <= hour < 22.0
-
-
-@dataclass(slots=True)
-class CycleGate:
-    """Compressor protection for automatic power commands, with the safety gate's defaults.
-    (The daemon's gate is ``klima.control.safety``; this is its rule set, for a loop without
-    a daemon.) A refused command is dropped: the loop asks again on the next tick."""
-
-    min_run: float = 600.0
-    min_off: float = 300.0
-    max_starts_per_hour: int = 4
-    changed_at: float = -math.inf
-    starts: deque[float] = field(default_factory=deque)
-
-    def allow(self, now: float, turn_on: bool) -> bool:
-        if turn_on:
-            while self.starts and now - self.starts[0] >= 3600.0:
-                self.starts.popleft()
-            if now - self.changed_at < self.min_off or len(self.starts) >= self.max_starts_per_hour:
-                return False
-            self.starts.append(now)
-        elif now - self.changed_at < self.min_run:
-            return False
-        self.changed_at = now
-        return True
 
 
 @dataclass(slots=True)
@@ -216,7 +191,9 @@ def run(
         clock=clock, room=room, power=True, mode=season.mode, target_temperature=season.night
     )
     loop = make_loop(strategy, offset_limits)
-    gate = CycleGate()
+    # The daemon's own compressor protection (klima.control.safety), with its defaults.
+    gate = CycleGuard()
+    gate.record_power(was_on=False, is_on=unit.power, now=0.0)
     tally = Tally()
     gated = loop is not None  # every automatic strategy goes through the gate
     warmup_end = DAY
@@ -255,14 +232,20 @@ def run(
 
 
 def apply(
-    out: ThermostatOutput, unit: SimulatedUnit, gate: CycleGate | None, now: float, tally: Tally
+    out: ThermostatOutput, unit: SimulatedUnit, gate: CycleGuard | None, now: float, tally: Tally
 ) -> None:
     if out.power is not None and out.power != unit.power:
         tally.power_commands += 1
-        if gate is None or gate.allow(now, out.power):
-            unit.power = out.power
+        current = UnitState(power=unit.power, mode=unit.mode)
+        refused = gate is not None and gate.decide(
+            UnitCommand(power=out.power), current, now, "thermostat"
+        )
+        if refused:
+            tally.refused += 1  # dropped: the loop asks again on the next tick
         else:
-            tally.refused += 1
+            if gate is not None:
+                gate.record_power(was_on=unit.power, is_on=out.power, now=now)
+            unit.power = out.power
     if out.target_temperature is not None and out.target_temperature != unit.target_temperature:
         tally.setpoint_writes += 1
         unit.target_temperature = out.target_temperature

@@ -405,8 +405,8 @@ class AutomationEngine:
         decision = self._decide(unit_id, automation, now)
         previous = automation.decision
         automation.decision = decision
-        if decision is None:
-            return
+        if decision is None or not unit.available:
+            return  # an offline unit gets what is in force when it comes back (then announced)
         self._announce(unit_id, automation, decision, previous, now)
         self._apply(unit_id, automation, unit, decision, now)
 
@@ -556,8 +556,6 @@ class AutomationEngine:
         decision: Decision,
         now: datetime,
     ) -> None:
-        if not unit.available:
-            return
         settings = decision.settings
         origin = {"hold": "hold", "sensor_fallback": "thermostat"}.get(
             decision.source, decision.source
