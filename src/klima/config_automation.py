@@ -7,13 +7,14 @@ the engine checks what needs the units' traits (a preset's setpoint against a un
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
+from klima.schedule.holds import parse_duration
+from klima.schedule.model import At
 from klima.strict_model import StrictModel
 
 if TYPE_CHECKING:
@@ -26,7 +27,6 @@ Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ALL_DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HoldPolicy = Annotated[str, Field(pattern=r"^(next_block|permanent|\d+(m|h|d))$")]
 ModeName = Literal["heat", "cool", "heat_cool", "dry", "fan_only"]
-_AT = re.compile(r"^(?:(\d{1,2}):(\d{2})|(sunrise|sunset)(?:([+-])(\d{1,2}):(\d{2}))?)$")
 
 # The presets every unit has unless the config changes them (HA's names plus frost, research
 # §4.4): comfort/eco/sleep/away as setpoints the program or a user picks, boost for a quick
@@ -42,14 +42,15 @@ DEFAULT_PRESETS: dict[str, dict[str, Any]] = {
 
 
 def check_at(value: str) -> str:
-    """``HH:MM``, ``sunrise``/``sunset`` and an optional ``±HH:MM`` offset."""
-    match = _AT.match(value.strip())
-    if not match or (match.group(1) and (int(match.group(1)) > 23 or int(match.group(2)) > 59)):
-        raise ValueError(
-            f'{value!r} is not a time: use "HH:MM" (24 h), "sunrise", "sunset", or one of '
-            'those with an offset such as "sunset-00:30"'
-        )
+    """``HH:MM``, ``sunrise``/``sunset``, optionally ``±HH:MM`` (exactly what the engine reads)."""
+    At.parse(value)  # raises ValueError with the user's text and the expected format
     return value.strip()
+
+
+def check_hold(value: str) -> str:
+    if value not in ("next_block", "permanent"):
+        parse_duration(value)
+    return value
 
 
 class SiteConfig(StrictModel):
@@ -79,6 +80,13 @@ class SiteConfig(StrictModel):
             raise ValueError("give both latitude and longitude, or neither")
         if self.subdivision is not None and self.country is None:
             raise ValueError("subdivision needs country")
+        if self.country is not None:
+            import holidays  # noqa: PLC0415 - large; only configs with a country need it
+
+            try:
+                holidays.country_holidays(self.country, subdiv=self.subdivision, years=2000)
+            except NotImplementedError as exc:
+                raise ValueError(f"no public holidays known for {exc}") from None
         return self
 
 
@@ -132,14 +140,33 @@ class BlockConfig(StrictModel):
 class ScheduleConfig(StrictModel):
     id: Id
     units: list[Id] = Field(min_length=1, description="Unit or group ids.")
-    days: list[Day] = Field(default_factory=lambda: list(ALL_DAYS))
+    days: list[Day] | None = Field(
+        None,
+        description="Weekdays the program runs; default every day, or none for a holiday "
+        "program (holidays = true).",
+    )
     blocks: list[BlockConfig] = Field(min_length=1)
     holidays: bool = Field(
         default=False,
         description="This program runs on public holidays ([site] country) instead of the "
         "units' normal programs.",
     )
-    enabled: bool = True
+    enabled: bool = Field(
+        default=True,
+        description="false keeps it out of the weekly rotation (a vacation may still run it).",
+    )
+
+    @model_validator(mode="after")
+    def _runs_sometime(self) -> ScheduleConfig:
+        if self.days == [] and not self.holidays:
+            raise ValueError("days = [] runs on no day: name days, or set holidays = true")
+        return self
+
+    @property
+    def run_days(self) -> list[Day]:
+        if self.days is not None:
+            return list(self.days)
+        return [] if self.holidays else list(ALL_DAYS)
 
 
 class GroupConfig(StrictModel):
@@ -254,13 +281,15 @@ class FrostConfig(StrictModel):
 
 
 class AutomationConfig(StrictModel):
-    hold: HoldPolicy = Field(
+    hold: Annotated[HoldPolicy, AfterValidator(check_hold)] = Field(
         "next_block",
         description='A manual change holds "next_block" (until the next block), '
         '"permanent", or for a duration such as "90m", "2h", "1d".',
     )
     reconcile_interval: Annotated[float, Field(ge=30, le=3600)] = Field(
-        300.0, description="Seconds between checks that each unit runs what is in force."
+        300.0,
+        description="Seconds before a command a unit has not followed is sent again (units "
+        "are checked every 30 s and whenever a block, sensor or window changes).",
     )
     wait_for_clock: bool = Field(
         default=True,
@@ -285,6 +314,12 @@ def check_automation_references(config: KlimaConfig) -> None:
     if len(set(schedule_ids)) != len(schedule_ids):
         raise ValueError("a schedule id is used twice")
     shared = set(DEFAULT_PRESETS) | set(config.presets)
+    for what, items in (("vacation", config.vacations), ("window", config.windows),
+                        ("presence", config.presence)):  # fmt: skip
+        ids = [item.id for item in items]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"a {what} id is used twice")
+    _check_presets(config)
 
     def members(what: str, ids: list[str]) -> set[str]:
         found: set[str] = set()
@@ -333,3 +368,17 @@ def _as_datetime(value: date | datetime) -> datetime:
     if isinstance(value, datetime):
         return value.replace(tzinfo=None)
     return datetime.combine(value, datetime.min.time())
+
+
+def _check_presets(config: KlimaConfig) -> None:
+    """Preset names and, per unit, the presets as merged (defaults, shared, the unit's own)."""
+    from klima.schedule.presets import unit_presets  # noqa: PLC0415 - imports this module
+
+    for name in [*config.presets, *(n for unit in config.units for n in unit.presets)]:
+        if name == "none":
+            raise ValueError('"none" is not a preset name: it means "no preset" (end a hold)')
+    for unit in config.units:
+        try:
+            unit_presets(config.presets, unit.presets)
+        except ValidationError as exc:
+            raise ValueError(f"unit {unit.id!r}: presets: {exc.errors()[0]['msg']}") from None

@@ -317,3 +317,94 @@ def test_a_run_time_program_may_name_a_group() -> None:
     )
     engine.set_program(program, rig.now)
     assert engine.programs["cosy"].units == ("living_room",)
+
+
+def test_a_setpoint_only_preset_does_not_start_a_unit_someone_switched_off() -> None:
+    raw = _program(presence=[{"id": "family", "topic": "home/occupied", "away_after": 0}])
+    # 22:30: the eco block (a setpoint, no mode) is in force and the unit is off.
+    rig = make_rig(raw, datetime(2026, 11, 25, 22, 30, tzinfo=BERLIN))
+    rig.settle()
+    engine, living = rig.engine, rig.unit("living_room")
+    assert engine is not None
+    assert not living.state.power and living.state.target_temperature == 18.0
+    engine.routes(clock=lambda: rig.now)["home/occupied"][0](b"OFF")
+    rig.step(60)
+    # Away (16 °C, no mode) changes the setpoint it would run at, but does not start it.
+    assert not living.state.power
+    assert living.state.target_temperature == 16.0
+    # The 06:30 block names a mode: that does start it.
+    engine.routes(clock=lambda: rig.now)["home/occupied"][0](b"ON")
+    rig.run_until(datetime(2026, 11, 26, 6, 35, tzinfo=BERLIN))
+    assert living.state.power and living.state.target_temperature == 21.0
+
+
+def test_a_window_restores_only_a_unit_that_was_running() -> None:
+    raw = _program(windows=[{"id": "w", "units": ["living_room"], "topic": "w", "delay": 0}])
+    rig = make_rig(raw, datetime(2026, 11, 25, 22, 30, tzinfo=BERLIN))  # eco: setpoint only
+    engine, living = rig.engine, rig.unit("living_room")
+    assert engine is not None
+    rig.settle()
+    assert not living.state.power and living.state.target_temperature == 18.0
+    route = engine.routes(clock=lambda: rig.now)["w"][0]
+    route(b"ON")
+    rig.step(60)
+    route(b"OFF")
+    rig.step(600)
+    assert not living.state.power  # it was off before the window opened
+    living.submit(UnitCommand(power=True), origin="mqtt")
+    rig.step(1)  # the actor's next turn starts it
+    rig.step(900)  # and it runs past its minimum run time
+    assert living.state.power
+    route(b"ON")
+    rig.step(60)
+    assert not living.state.power
+    route(b"OFF")
+    rig.step(600)
+    assert living.state.power  # it was running: back on after the minimum off time
+
+
+def test_with_one_presence_rule_per_person_away_needs_everyone_gone() -> None:
+    raw = _program(presence=[
+        {"id": "anna", "topic": "anna", "away_after": 0},
+        {"id": "ben", "topic": "ben", "away_after": 0},
+    ])  # fmt: skip
+    rig = make_rig(raw, datetime(2026, 11, 25, 12, 0, tzinfo=BERLIN))
+    rig.settle()
+    engine, living = rig.engine, rig.unit("living_room")
+    assert engine is not None
+    routes = engine.routes(clock=lambda: rig.now)
+    routes["anna"][0](b"not_home")
+    routes["ben"][0](b"home")
+    rig.step(60)
+    assert living.state.target_temperature == 21.0
+    routes["ben"][0](b"not_home")
+    rig.step(60)
+    assert living.state.target_temperature == 16.0
+
+
+def test_a_steady_room_sensor_keeps_feeding_the_unit() -> None:
+    raw = _program()
+    raw["units"][0]["thermostat"] = {
+        "strategy": "remote_sensor", "fallback": "off",
+        "sensor": {"topic": "z2m/living", "json_path": "temperature", "timeout": 600},
+    }  # fmt: skip
+    rig = make_rig(raw, datetime(2026, 11, 25, 12, 0, tzinfo=BERLIN))
+    engine, living = rig.engine, rig.unit("living_room")
+    assert engine is not None
+    rig.settle()
+    # No reading yet at start-up: the sensor gets its timeout before the fallback (off) acts.
+    assert living.state.power
+    fed: list[float | None] = []
+    original = living.set_remote_temperature
+
+    def record(celsius: float | None) -> None:
+        fed.append(celsius)
+        original(celsius)
+
+    living.set_remote_temperature = record  # type: ignore[method-assign]
+    route = engine.routes(clock=lambda: rig.now)["z2m/living"][0]
+    for _ in range(10):  # the same value every minute for ten minutes
+        route(b'{"temperature": 20.5}')
+        rig.step(60)
+    # Fed again at least every minute, so the unit's own timeout never expires.
+    assert len(fed) >= 9 and set(fed) == {20.5}

@@ -295,9 +295,8 @@ async def test_refusals_are_one_line_and_change_nothing(
         # found before anything is sent
         (["hold", "sim_1", "colour=blue"], ("klima: unknown setting 'colour' (allowed: power, "
          "mode, target_temperature, fan_mode, preset)")),
-        (["set", str(bad_time)], (f"klima: {bad_time}: blocks[0].at: '25:00' is not a time: use "
-         '"HH:MM" (24 h), "sunrise", "sunset", or one of those with an offset such as '
-         '"sunset-00:30"')),
+        (["set", str(bad_time)],
+         f"klima: {bad_time}: blocks[0].at: bad time '25:00': hours must be 00-23"),
         (["set", str(tmp_path / "missing.toml")],
          f"klima: cannot read {tmp_path / 'missing.toml'}: No such file or directory"),
         (["show"], "klima: give a schedule ID or --unit UNIT (one of them)"),

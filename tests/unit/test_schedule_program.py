@@ -325,11 +325,19 @@ def test_vacations_that_do_not_swap_programs_change_nothing(berlin: SiteCalendar
         Vacation("unknown", (), local(2026, 7, 1), local(2026, 7, 3), program="nope"),
     ]
     assert transitions(UNIT, *window, [DAILY, AWAY_PROGRAM], berlin, ignored) == plain
+
+
+def test_a_vacation_may_run_a_disabled_program(berlin: SiteCalendar) -> None:
+    # Disabled = out of the weekly rotation: the way to keep a program for vacations only.
+    window = (local(2026, 7, 1), local(2026, 7, 4))
     off_away = program("away", [("07:00", AWAY)], enabled=False)
-    disabled = [Vacation("off", (), local(2026, 7, 1), local(2026, 7, 3), program="away")]
-    assert transitions(UNIT, *window, [DAILY, off_away], berlin, disabled) == transitions(
+    assert transitions(UNIT, *window, [DAILY, off_away], berlin) == transitions(
         UNIT, *window, [DAILY], berlin
     )
+    trip = [Vacation("trip", (), local(2026, 7, 1, 12), local(2026, 7, 3), program="away")]
+    during = in_force(UNIT, local(2026, 7, 2, 12), [DAILY, off_away], berlin, trip)
+    assert during is not None
+    assert (during.program, during.settings) == ("away", AWAY)
 
 
 def test_overlapping_vacations_last_one_wins(berlin: SiteCalendar) -> None:

@@ -242,6 +242,7 @@ def schedule_from_text(text: str, source: str = "<stdin>") -> dict[str, Any]:
         problems = "; ".join(_problem(error) for error in exc.errors())
         raise CommandError("schedule", f"{source}: {problems}") from None
     data: dict[str, Any] = entry.model_dump(mode="json", exclude_none=True)
+    data["days"] = entry.run_days  # a holiday program defaults to no weekdays
     return data
 
 

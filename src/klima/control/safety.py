@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from klima.state import UnitCommand, UnitState
 
 # Origins that decide by themselves; everything else ("mqtt", "cli", ...) is a person.
-AUTOMATIC_ORIGINS = frozenset({"schedule", "thermostat", "window", "presence", "timer", "frost"})
+AUTOMATIC_ORIGINS = frozenset(
+    {"schedule", "thermostat", "window", "presence", "vacation", "timer", "frost"}
+)
 # Frost protection must be able to heat at once: it is held by the restart delay only.
 FROST_ORIGIN = "frost"
 HOUR = 3600.0

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FROST_RELEASE_K = 1.0  # frost protection ends this far above the floor
+_PAUSES = frozenset({"window", "sensor_fallback"})  # layers that stop a unit for a while
 Emit = Callable[[str, str | None, dict[str, Any]], None]
 
 
@@ -407,6 +408,10 @@ class AutomationEngine:
         automation.decision = decision
         if decision is None or not unit.available:
             return  # an offline unit gets what is in force when it comes back (then announced)
+        pausing = decision.source in _PAUSES and decision.settings.power is False
+        if pausing and (previous is None or previous.source not in _PAUSES):
+            # After the pause the unit runs again only if it was running before it.
+            automation.restore_power = unit.state.power
         self._announce(unit_id, automation, decision, previous, now)
         self._apply(unit_id, automation, unit, decision, now)
 
@@ -433,11 +438,9 @@ class AutomationEngine:
         if window_open != automation.window_open:
             automation.window_open = window_open
             self._emit("window_open" if window_open else "window_closed", unit_id, {})
-        away = any(
-            tracker.away(now.timestamp())
-            for _rule, tracker, members in self._presence
-            if unit_id in members
-        )
+        # Away only when every presence rule covering the unit says so (one rule per person).
+        covering = [tracker for _rule, tracker, members in self._presence if unit_id in members]
+        away = bool(covering) and all(tracker.away(now.timestamp()) for tracker in covering)
         if away != automation.away:
             automation.away = away
             self._emit("presence_changed", unit_id, {"away": away})
@@ -448,8 +451,14 @@ class AutomationEngine:
         """The remote sensor while it is fresh, else the unit's own reading."""
         room = automation.room
         if room is not None:
-            stale = room.value is None or room.freshness.stale(now.timestamp())
-            if stale and not room.was_stale and room.value is not None:
+            if room.value is None:
+                # Not heard from yet: give it its timeout from start-up before calling it stale.
+                room.watching_since = room.watching_since or now
+                timeout = timedelta(seconds=room.freshness.timeout)
+                stale = now - room.watching_since >= timeout
+            else:
+                stale = room.freshness.stale(now.timestamp())
+            if stale and not room.was_stale:
                 self._emit(
                     "sensor_stale",
                     unit.id,
@@ -492,7 +501,7 @@ class AutomationEngine:
             return self._decision(automation.hold.settings, "hold", automation.hold.public(),
                                   presets)  # fmt: skip
         vacation = next(
-            (v for v in self.vacations
+            (v for v in reversed(self.vacations)
              if v.settings is not None and v.applies_to(unit_id) and v.covers(now)),
             None,
         )  # fmt: skip
@@ -560,7 +569,15 @@ class AutomationEngine:
         origin = {"hold": "hold", "sensor_fallback": "thermostat"}.get(
             decision.source, decision.source
         )
-        settings = through_thermostat(automation, unit, settings, now)
+        if decision.source not in _PAUSES and automation.restore_power:
+            if unit.state.power:
+                automation.restore_power = False
+            elif settings.power is None:
+                settings = replace(settings, power=True)
+        switched = through_thermostat(automation, unit, settings, now)
+        if switched.power != settings.power:
+            origin = "thermostat"  # the loop's own on/off: held to the compressor limits
+        settings = switched
         command = command_for(settings, unit.state, unit.traits)
         if command.is_empty():
             automation.sent = None

@@ -47,7 +47,7 @@ def program_from_config(entry: ScheduleConfig, groups: Mapping[str, list[str]]) 
     return Program(
         entry.id,
         tuple(dict.fromkeys(units)),
-        frozenset(entry.days),
+        frozenset(entry.run_days),
         blocks,
         entry.holidays,
         entry.enabled,

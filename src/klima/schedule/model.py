@@ -237,7 +237,8 @@ class Program:
         if not isinstance(program_id, str):
             raise ValueError(f"program: id must be text, not {program_id!r}")  # noqa: TRY004
         what = f"program {program_id}"
-        days = data.get("days", list(DAYS))  # like the config: every day unless told
+        # Like the config: every day unless told, none for a holiday program.
+        days = data.get("days", [] if data.get("holidays") is True else list(DAYS))
         if not isinstance(days, list | tuple) or not all(isinstance(d, str) for d in days):
             raise ValueError(f"{what}: days must be a list like ['mon', 'tue'], not {days!r}")
         blocks = data.get("blocks")

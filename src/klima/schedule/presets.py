@@ -40,7 +40,11 @@ def unit_presets(
     for name, values in merged.items():
         config = PresetConfig.model_validate(values)
         low, high = config.min_temp, config.max_temp
-        limits = None if low is None and high is None else (low or -100.0, high or 100.0)
+        limits = (
+            None
+            if low is None and high is None
+            else (-100.0 if low is None else low, 100.0 if high is None else high)
+        )
         settings = Settings(
             power=config.power,
             mode=config.mode,
@@ -72,14 +76,16 @@ def expand(settings: Settings, presets: Mapping[str, Preset]) -> Settings:
 def command_for(settings: Settings, state: UnitState, traits: Traits) -> UnitCommand:
     """The fields of ``settings`` that differ from ``state``, made acceptable to ``traits``.
 
-    Asking for a mode or a setpoint means running, unless ``power`` says otherwise. Fields
-    the unit does not have (a fan mode it lacks, a mode it cannot run) are left out.
+    Asking for a mode means running, unless ``power`` says otherwise; a setpoint or fan alone
+    (e.g. the eco or away preset) changes what the unit runs at, not whether it runs: away must
+    not start a unit somebody switched off. Fields the unit does not have (a fan mode it lacks,
+    a mode it cannot run) are left out.
     """
     mode = Mode(settings.mode) if settings.mode in {m.value for m in Mode} else None
     if mode is not None and mode.value not in traits.hvac_modes:
         mode = None
     power = settings.power
-    if power is None and (mode is not None or settings.target_temperature is not None):
+    if power is None and mode is not None:
         power = True
     if power is False:
         # Off is off: the other fields wait for the next time the unit runs.

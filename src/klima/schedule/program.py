@@ -63,9 +63,10 @@ def _own_programs(unit_id: str, programs: Sequence[Program]) -> list[Program]:
 def _program_vacations(
     unit_id: str, programs: Sequence[Program], vacations: Sequence[Vacation]
 ) -> list[tuple[Vacation, Program]]:
-    """Vacations that swap in a program for this unit. One naming an unknown or disabled
+    """Vacations that swap in a program for this unit. The program may be disabled: that is
+    how a vacation-only program stays out of the weekly rotation. One naming an unknown
     program is ignored, so the unit keeps its normal programs rather than running nothing."""
-    by_id = {p.id: p for p in programs if p.enabled}
+    by_id = {p.id: p for p in programs}
     found = []
     for vacation in vacations:
         program = by_id.get(vacation.program) if vacation.program is not None else None

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from klima.errors import CommandError
 from klima.schedule.model import Settings
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from klima.schedule.units import ControlledUnit, UnitAutomation
 
 log = logging.getLogger(__name__)
+
+REMOTE_REFEED = timedelta(seconds=60)
 
 
 def through_thermostat(
@@ -38,8 +39,12 @@ def through_thermostat(
         unit.state.current_temperature,
         unit.state.power,
     )
-    if loop.native_remote and automation.remote_fed != output.remote_temperature:
-        automation.remote_fed = output.remote_temperature
+    fed_at = automation.remote_fed_at
+    refresh = fed_at is None or now - fed_at >= REMOTE_REFEED
+    if loop.native_remote and (automation.remote_fed != output.remote_temperature or refresh):
+        # Fed again at least every minute: the unit's own timeout must not expire while the
+        # room sensor keeps reporting the same value.
+        automation.remote_fed, automation.remote_fed_at = output.remote_temperature, now
         try:
             unit.set_remote_temperature(output.remote_temperature)
         except CommandError as exc:

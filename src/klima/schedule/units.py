@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ class Room:
     freshness: SensorFreshness
     value: float | None = None
     was_stale: bool = False
+    watching_since: datetime | None = None  # first tick without any reading yet
 
 
 @dataclass
@@ -63,6 +65,8 @@ class UnitAutomation:
     sent: tuple[Any, ...] | None = None
     sent_at: datetime | None = None
     remote_fed: float | None = None
+    remote_fed_at: datetime | None = None
+    restore_power: bool = False  # switch back on after a pause (window, sensor fallback)
     failed: set[str] = field(default_factory=set)
 
 
