@@ -58,7 +58,11 @@ def schedule_requests(
                 "status": engine.status(unit, now),
                 "presets": engine.presets_for(unit),
                 "upcoming": [
-                    {"at": t.at.isoformat(), "schedule": t.program, **t.settings.to_json()}
+                    {
+                        "at": t.at.astimezone(engine.zone).isoformat(),
+                        "schedule": t.program,
+                        **t.settings.to_json(),
+                    }
                     for t in upcoming
                 ],
             }
