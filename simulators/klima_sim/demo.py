@@ -25,6 +25,7 @@ from klima.config import (
     MqttConfig,
     UnitConfig,
 )
+from klima.config_automation import BlockConfig, ScheduleConfig
 from klima.config_energy import EnergyConfig, UnitEnergyConfig
 from klima.daemon import Daemon
 from klima_sim.broadlink_sim import BroadlinkSimulator, EndpointSpec
@@ -148,6 +149,19 @@ def demo_config(
         blasters=blasters,
         units=units,
         energy=EnergyConfig(tariff=DEMO_TARIFF),
+        # A weekly program for the first unit, so `klima schedule list` shows one at once.
+        schedules=[
+            ScheduleConfig(
+                id="demo_week",
+                units=[units[0].id],
+                blocks=[
+                    BlockConfig(at="06:30", mode="heat", target_temperature=21.0),
+                    BlockConfig(at="22:00", preset="eco"),
+                ],
+            )
+        ]
+        if units
+        else [],
     )
 
 

@@ -62,6 +62,11 @@ async def test_demo_starts_and_answers_the_companion_cli(
         assert await asyncio.to_thread(main, argv) == 0
         answer = json.loads(capsys.readouterr().out)
         assert (answer["unit"], answer["bucket"], answer["currency"]) == ("ir_1", "hour", "EUR")
+        # The demo's weekly program runs on the first unit.
+        argv = ["schedule", "list", "--json", "--broker", broker.group(1)]
+        assert await asyncio.to_thread(main, argv) == 0
+        listing = json.loads(capsys.readouterr().out)
+        assert [(p["id"], p["units"]) for p in listing["schedules"]] == [("demo_week", ["sim_1"])]
         proc.send_signal(signal.SIGINT)
         async with asyncio.timeout(15):
             assert await proc.wait() == 0
