@@ -204,6 +204,8 @@ def _print_banner(daemon: Daemon) -> None:
                 "From another terminal:",
                 f"  {cli} status{broker}",
                 f"  {cli} set {first} mode=cool target_temperature=24{broker}",
+                f"  {cli} schedule show --unit {first}{broker}",
+                f"  {cli} energy --database {daemon.config.database_url()} --bucket hour",
                 f"  {cli} watch{broker}",
                 "Home Assistant on this machine: point its MQTT integration at the broker above",
                 "(the embedded broker listens on loopback only; for Home Assistant elsewhere run",
