@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
 from klima.schedule.holds import parse_duration
 from klima.schedule.model import At
-from klima.strict_model import StrictModel
+from klima.strict_model import StrictModel, ZoneName
 
 if TYPE_CHECKING:
     from klima.config import KlimaConfig
@@ -56,23 +55,13 @@ def check_hold(value: str) -> str:
 class SiteConfig(StrictModel):
     """Where the hub is: local time for schedules, the sun, public holidays."""
 
-    timezone: str | None = Field(None, description="IANA zone; defaults to the system's.")
+    timezone: ZoneName | None = Field(None, description="IANA zone; defaults to the system's.")
     latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
     longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = Field(
         None, description="ISO 3166 country for public holidays, e.g. DE."
     )
     subdivision: str | None = Field(None, description="Region for holidays, e.g. BE or CA.")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Berlin)") from None
-        return value
 
     @model_validator(mode="after")
     def _both_coordinates(self) -> SiteConfig:

@@ -6,15 +6,13 @@ profile files themselves are loaded (and checked) by :func:`klima.energy.setup.l
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from klima.energy.model.profile import CoolingRatings, HeatingRatings
-from klima.strict_model import StrictModel
+from klima.strict_model import StrictModel, ZoneName
 
 _NO_WILDCARDS = r"^[^+#]+$"
 _CURRENCY = r"^[A-Z]{3}$"
@@ -108,7 +106,7 @@ class EnergyConfig(StrictModel):
     currency: Annotated[str, Field(pattern=_CURRENCY)] | None = Field(
         None, description="ISO 4217 code; needed with prices or price_topic and no tariff."
     )
-    timezone: str | None = Field(
+    timezone: ZoneName | None = Field(
         None, description="IANA zone for days and billing periods; defaults to the system's."
     )
     billing_day: Annotated[int, Field(ge=1, le=28)] = Field(
@@ -135,19 +133,6 @@ class EnergyConfig(StrictModel):
         description="Outdoor temperature to assume when neither the unit nor a sensor tells; "
         "unset: the rating conditions (8.3 °C heating, 35 °C cooling).",
     )
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if not re.match(r"^[A-Za-z0-9_+\-/]+$", value):
-            raise ValueError(f"not an IANA time zone name: {value!r}")
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Berlin)") from None
-        return value
 
     @model_validator(mode="after")
     def _priced_consistently(self) -> EnergyConfig:
