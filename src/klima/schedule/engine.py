@@ -72,6 +72,7 @@ class AutomationEngine:
         self.programs: dict[str, Program] = dict(self.config_programs)
         self.vacations = [vacation_from_config(v, self.groups, zone) for v in config.vacations]
         self.timers: dict[str, Timer] = {}
+        self._garbled: set[str] = set()  # sensor topics whose last message was unreadable
         self.clock_trusted = not config.automation.wait_for_clock
         self._state: dict[str, UnitAutomation] = {}
         for unit_config in config.units:
@@ -157,10 +158,16 @@ class AutomationEngine:
         for rule, detector, members in self._windows:
             if rule.topic is not None:
                 add(
-                    rule.topic, self._window_handler(rule.json_path, rule.invert, detector, members)
+                    rule.topic,
+                    self._window_handler(
+                        rule.topic, rule.json_path, rule.invert, detector, members
+                    ),
                 )
         for presence, tracker, members in self._presence:
-            add(presence.topic, self._presence_handler(presence.json_path, tracker, members))
+            add(
+                presence.topic,
+                self._presence_handler(presence.topic, presence.json_path, tracker, members),
+            )
         return routes
 
     def _room_handler(self, unit_id: str) -> Callable[[bytes, datetime], None]:
@@ -169,8 +176,9 @@ class AutomationEngine:
             assert room is not None
             value = _number(extract(payload, room.json_path))
             if value is None or not -40 <= value <= 60:
-                log.warning("room sensor %s: not a temperature: %r", room.topic, payload[:80])
+                self._unreadable(room.topic, "not a temperature", payload)
                 return
+            self._garbled.discard(room.topic)
             room.value = value
             room.freshness.update(now.timestamp())
             self._feed_window_detection(unit_id, value, now)
@@ -179,20 +187,26 @@ class AutomationEngine:
         return handle
 
     def _window_handler(
-        self, path: str | None, invert: bool, detector: WindowDetector, members: set[str]
+        self,
+        topic: str,
+        path: str | None,
+        invert: bool,
+        detector: WindowDetector,
+        members: set[str],
     ) -> Callable[[bytes, datetime], None]:
         def handle(payload: bytes, now: datetime) -> None:
             state = _truth(extract(payload, path))
             if state is None:
-                log.warning("window sensor: neither open nor closed: %r", payload[:80])
+                self._unreadable(topic, "neither open nor closed", payload)
                 return
+            self._garbled.discard(topic)
             detector.contact(now.timestamp(), state != invert)
             self.tick(now, only=members)
 
         return handle
 
     def _presence_handler(
-        self, path: str | None, tracker: PresenceTracker, members: set[str]
+        self, topic: str, path: str | None, tracker: PresenceTracker, members: set[str]
     ) -> Callable[[bytes, datetime], None]:
         def handle(payload: bytes, now: datetime) -> None:
             value = extract(payload, path)
@@ -200,12 +214,19 @@ class AutomationEngine:
             if present is None and isinstance(value, str):
                 present = value.strip().lower() in ("home", "present", "occupied")
             if present is None:
-                log.warning("presence sensor: cannot read %r", payload[:80])
+                self._unreadable(topic, "neither home nor away", payload)
                 return
+            self._garbled.discard(topic)
             tracker.update(now.timestamp(), present)
             self.tick(now, only=members)
 
         return handle
+
+    def _unreadable(self, topic: str, what: str, payload: bytes) -> None:
+        """One warning per topic until it sends something readable again (no log flood)."""
+        if topic not in self._garbled:
+            self._garbled.add(topic)
+            log.warning("%s: %s: %r (ignored)", topic, what, payload[:80])
 
     def unit_state_changed(self, unit_id: str, state: UnitState, now: datetime) -> None:
         """The unit's own room reading feeds automatic window detection (unless a room
