@@ -118,6 +118,8 @@ class DaemonProcess:
             for k, v in os.environ.items()
             if k not in {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"}
         }
+        # As systemd/klima.service runs it: the benchmark measures the deployed daemon.
+        env.setdefault("MALLOC_ARENA_MAX", "2")
         env.update(self.extra_env)
         run = ["run", "--config", str(self.config)]
         if self.prelude:
