@@ -409,3 +409,23 @@ def test_a_steady_room_sensor_keeps_feeding_the_unit() -> None:
         rig.step(60)
     # Fed again at least every minute, so the unit's own timeout never expires.
     assert len(fed) >= 9 and set(fed) == {20.5}
+
+
+def test_a_manual_change_on_a_unit_nobody_automates_needs_no_hold() -> None:
+    raw = _program(units=[{"id": "living_room"}, {"id": "attic"}])
+    rig = make_rig(raw, datetime(2026, 11, 25, 12, 0, tzinfo=BERLIN))
+    rig.settle()
+    engine = rig.engine
+    assert engine is not None
+    command = UnitCommand(power=True, target_temperature=22.0)
+    rig.unit("attic").submit(command, origin="mqtt")
+    engine.manual_change("attic", command, rig.now)
+    assert rig.recorder.of("hold_started") == []  # no program: nothing to hold against
+    # A schedule added later for the attic applies at once, not blocked by a forgotten hold.
+    engine.set_program(
+        Program.from_json({"id": "attic", "units": ["attic"],
+                           "blocks": [{"at": "00:00", "target_temperature": 17.0}]}),
+        rig.now,
+    )  # fmt: skip
+    rig.step(60)
+    assert rig.unit("attic").state.target_temperature == 17.0

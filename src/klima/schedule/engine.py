@@ -245,7 +245,7 @@ class AutomationEngine:
 
     def manual_change(self, unit_id: str, command: UnitCommand, now: datetime) -> None:
         """A user changed the unit (MQTT, CLI): hold it per ``[automation] hold``."""
-        if unit_id not in self._state:
+        if unit_id not in self._state or not self._governed(unit_id, now):
             return
         fields = command.normalized().fields()
         settings = Settings(
@@ -261,7 +261,7 @@ class AutomationEngine:
 
     def external_change(self, unit_id: str, changes: Mapping[str, Any], now: datetime) -> None:
         """Someone used the unit's own remote: hold that too, rather than undo it."""
-        if unit_id not in self._state or not self.clock_trusted:
+        if unit_id not in self._state or not self.clock_trusted or not self._governed(unit_id, now):
             return
         mode = changes.get("mode")
         settings = Settings(
@@ -276,6 +276,20 @@ class AutomationEngine:
         if current is not None and not current.expired(now):
             settings = _overlay(current.settings, settings)
         self.hold(unit_id, settings, self.config.automation.hold, now, origin="unit")
+
+    def _governed(self, unit_id: str, now: datetime) -> bool:
+        """Whether anything would change the unit by itself (so a manual change needs a hold):
+        a program, a vacation or presence rule, or a hold already in place. A unit nobody
+        automates is left alone, and a later schedule is not blocked by a forgotten hold."""
+        automation = self._state[unit_id]
+        programs = list(self.programs.values())
+        return (
+            automation.hold is not None
+            or in_force(unit_id, now, programs, self.calendar, self.vacations) is not None
+            or self._next_transition(unit_id, now) is not None
+            or any(v.applies_to(unit_id) and v.end > now for v in self.vacations)
+            or any(unit_id in members for _rule, _tracker, members in self._presence)
+        )
 
     def set_preset(self, unit_id: str, name: str, now: datetime, policy: str | None = None) -> None:
         automation = self._automation(unit_id)
