@@ -214,6 +214,12 @@ class Daemon:
                 self.config, self.registry, listener, store.load_states(), blasters
             )
             listener.units = self.units
+            now = datetime.now(UTC)
+            for unit in self.units.values():
+                if unit.info.kind == "ir":
+                    # An IR unit's restored state is what it runs (no readback will come): the
+                    # energy model starts from it, not from the next command days later.
+                    energy.observe_state(unit.id, unit.state, now)
             automation = AutomationEngine(
                 self.config,
                 self.units,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from tests.support.automation_harness import BERLIN, make_rig
 
+from klima.errors import CommandError
 from klima.persistence import Store
 from klima.schedule.holds import Timer
 from klima.schedule.model import Program, Settings
@@ -429,3 +430,53 @@ def test_a_manual_change_on_a_unit_nobody_automates_needs_no_hold() -> None:
     )  # fmt: skip
     rig.step(60)
     assert rig.unit("attic").state.target_temperature == 17.0
+
+
+def test_a_window_reopened_while_a_start_waits_cancels_that_start() -> None:
+    # Found in review: the waiting start ran with the window open again.
+    raw = _program(windows=[{"id": "w", "units": ["living_room"], "topic": "w", "delay": 0}])
+    rig = make_rig(raw, datetime(2026, 11, 25, 12, 0, tzinfo=BERLIN))
+    rig.settle()
+    engine, living = rig.engine, rig.unit("living_room")
+    assert engine is not None
+    route = engine.routes(clock=lambda: rig.now)["w"][0]
+    rig.step(900)
+    route(b"ON")
+    rig.step(30)
+    route(b"OFF")  # closed: the start waits for the minimum off time
+    rig.step(30)
+    assert living.state.lockout_until is not None
+    route(b"ON")  # open again while it waits
+    rig.run_until(rig.now + timedelta(minutes=10), step=30)
+    assert not living.state.power
+
+
+def test_two_timers_due_together_fire_once_each_and_unknown_presets_are_refused() -> None:
+    rig = make_rig(_program(), datetime(2026, 11, 25, 12, 0, tzinfo=BERLIN))
+    rig.settle()
+    engine = rig.engine
+    assert engine is not None
+    at = rig.now + timedelta(minutes=5)
+    engine.add_timer(Timer("a", "living_room", at, Settings(target_temperature=22.0)))
+    engine.add_timer(Timer("b", "living_room", at + timedelta(seconds=1),
+                           Settings(target_temperature=23.0)))  # fmt: skip
+    rig.step(600)
+    assert [e["id"] for e in rig.recorder.of("timer_fired")] == ["a", "b"]
+    assert rig.unit("living_room").state.target_temperature == 23.0
+    with pytest.raises(CommandError, match="unknown preset"):
+        engine.add_timer(Timer("c", "living_room", at, Settings(preset="bogus")))
+
+
+def test_a_preset_with_its_own_setpoint_is_one_hold() -> None:
+    # Found in review: {"preset": "eco", "target_temperature": 23} ended at eco's 18.
+    rig = make_rig(_program(), datetime(2026, 11, 25, 12, 0, tzinfo=BERLIN))
+    rig.settle()
+    engine, living = rig.engine, rig.unit("living_room")
+    assert engine is not None
+    command = UnitCommand(target_temperature=23.0)
+    living.submit(command, origin="mqtt")
+    engine.set_preset("living_room", "eco", rig.now, command=command)
+    rig.step(60)
+    assert living.state.target_temperature == 23.0
+    assert engine.status("living_room", rig.now)["preset"] == "eco"
+    assert len(rig.recorder.of("hold_started")) == 1

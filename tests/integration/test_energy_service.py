@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -161,6 +162,7 @@ def test_a_live_price_topic_prices_energy_and_costs_pause_without_it(
         service.close_minute(t0 + timedelta(minutes=1))  # no price yet
         assert published["a"]["cost_today"] == 0
         assert "costs paused" in caplog.text
+        assert published["a"]["price"] is None  # no live price yet: not "0.00"
         route = service.routes(clock=lambda: t0 + timedelta(minutes=1))["prices/now"][0]
         route(b"garbage")
         route(b'{"value_inc_vat": -0.12}')  # negative prices happen
@@ -186,7 +188,8 @@ def test_an_outdoor_sensor_feeds_the_model(tmp_path: Path) -> None:
         service = EnergyService(config, setup, store, now=t0, publish=published)
         service.observe_state("a", UnitState(power=True, mode=Mode.HEAT), t0)
         service.observe_outdoor(b'{"temperature": -15}', t0)
-        service.close_minute(t0 + timedelta(hours=1))
+        for minute in range(1, 61):  # the service closes every minute
+            service.close_minute(t0 + timedelta(minutes=minute))
     model = load_profile(profile)
     expected = estimate_power(model, mode=Mode.HEAT, outdoor_c=-15.0) / 1000
     assert published["a"]["energy_today_kwh"] == pytest.approx(expected, abs=1e-3)
@@ -210,9 +213,37 @@ def test_a_leader_without_a_reading_shares_nothing(tmp_path: Path) -> None:
         # The leader's link is quiet (no power reading): each unit keeps its own estimate.
         service.observe_state("leader", heating(outdoor_temperature=2.0), t0)
         service.observe_state("b", UnitState(power=False, mode=Mode.HEAT), t0)
-        service.close_minute(t0 + timedelta(hours=1))
+        for minute in range(1, 61):  # the service closes every minute
+            service.close_minute(t0 + timedelta(minutes=minute))
     model = load_profile(profile)
     leader_kwh = estimate_power(model, mode=Mode.HEAT, action=Action.HEATING, outdoor_c=2.0) / 1000
     assert published["leader"]["energy_today_kwh"] == pytest.approx(leader_kwh, abs=1e-3)
     assert published["b"]["energy_today_kwh"] == pytest.approx(model.standby_w / 1000, abs=1e-3)
     assert published["leader"]["source"] == published["b"]["source"] == EnergySource.ESTIMATED
+
+
+def test_a_meter_counter_gap_is_not_counted_twice(tmp_path: Path) -> None:
+    # Found in review: the model filled the plug's Wi-Fi gap, then the counter's delta covered
+    # the same half hour again (1.265 kWh for 1.0).
+    config = _config(tmp_path, [{"id": "a", "energy": {
+        "profile": "mitsubishi_msz_fh09na",
+        "meter": {"topic": "plug", "power_path": "apower", "energy_path": "total"}}}])  # fmt: skip
+    setup = load_energy(config)
+    t0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    published = Published()
+    with Store.open(config.database_url()) as store:
+        service = EnergyService(config, setup, store, now=t0, publish=published)
+        tracker = service.trackers["a"]
+        total = 50.0
+        # 1 kW, a meter message every 30 s, but the plug drops off from minute 10 to 40.
+        for second in range(0, 3600, 30):
+            now = t0 + timedelta(seconds=second)
+            if second % 60 == 0:
+                service.observe_state("a", heating(outdoor_temperature=0.0), now)
+            if not 600 <= second < 2400:
+                payload = json.dumps({"apower": 1000.0, "total": round(total, 3)})
+                tracker.observe_meter(payload.encode(), now)
+            total += 1.0 * 30 / 3600
+            if second % 60 == 30:
+                service.close_minute(now + timedelta(seconds=30))
+    assert published["a"]["energy_today_kwh"] == pytest.approx(1.0, abs=0.02)

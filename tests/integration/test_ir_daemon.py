@@ -7,6 +7,7 @@ import base64
 import contextlib
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from klima.config import (
     MqttConfig,
     UnitConfig,
 )
+from klima.config_energy import UnitEnergyConfig
 from klima.daemon import Daemon
 from klima_sim.broadlink_sim import BroadlinkSimulator, EndpointSpec
 
@@ -151,7 +153,8 @@ async def test_set_sends_the_full_state_and_the_unit_follows(
 async def test_resync_resends_and_a_restart_sends_nothing(
     mosquitto: MosquittoBroker, mqtt_base: str, tmp_path: Path
 ) -> None:
-    units = [ir_unit("bedroom", "mitsubishi_ir")]
+    profile = UnitEnergyConfig(profile="mitsubishi_msz_fh09na")
+    units = [ir_unit("bedroom", "mitsubishi_ir", energy=profile)]
     async with running(mosquitto.url, mqtt_base, tmp_path, ["mitsubishi_ir"], units) as run:
         await run.send("bedroom/set", b'{"mode": "heat", "target_temperature": 21.5}')
         await run.wait_state("bedroom", lambda s: s.get("target_temperature") == 21.5)
@@ -165,6 +168,10 @@ async def test_resync_resends_and_a_restart_sends_nothing(
         assert state["mode"] == "heat" and state["state_source"] == "assumed"
         await asyncio.sleep(0.5)
         assert run.frames_sent == 0  # restored from the database, nothing re-sent
+        # ...and the energy model runs on the restored state at once, not from the next command.
+        energy = run.daemon.energy
+        assert energy is not None
+        assert (energy.trackers["bedroom"].power_w(datetime.now(UTC)) or 0) > 100
 
 
 async def test_blaster_down_and_back(

@@ -104,6 +104,8 @@ class SimActor(Unit):
             action=action,
             fan_mode=sim.fan_mode,
             state_source=StateSource.REPORTED,
+            # Not the unit's but the gate's: a poll keeps it, as the serial actor's does.
+            lockout_until=getattr(self, "state", None) and self.state.lockout_until,
         )
 
 

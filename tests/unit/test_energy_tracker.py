@@ -21,6 +21,11 @@ def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
+def hour_by_minutes(t: UnitEnergyTracker, start: float) -> float:
+    """Close sixty minutes one by one, as the service does; the kWh of the hour."""
+    return sum(t.close(at(start + 60 * m)).kwh for m in range(1, 61))
+
+
 def tracker(**settings: object) -> UnitEnergyTracker:
     return UnitEnergyTracker(
         "u", UnitEnergyConfig.model_validate(settings), PROFILE, start=T0, outdoor_c=lambda: 5.0
@@ -66,20 +71,29 @@ def test_the_model_estimates_when_nothing_is_reported() -> None:
     t = tracker()
     t.observe_state(heating(outdoor_temperature=-5.0), at(0))
     expected_w = estimate_power(PROFILE, mode=Mode.HEAT, action=Action.HEATING, outdoor_c=-5.0)
-    minute = t.close(at(3600))
-    assert minute.source is EnergySource.ESTIMATED
-    assert minute.kwh == pytest.approx(expected_w / 1000)
+    assert t.close(at(60)).source is EnergySource.ESTIMATED
+    assert t.close(at(60)).kwh == 0.0  # no time passed
+    assert hour_by_minutes(t, 60) == pytest.approx(expected_w / 1000)
     # Without an outdoor reading the configured sensor/fallback (5 °C here) is used.
-    t.observe_state(heating(), at(3600))
+    t.observe_state(heating(), at(3660))
     fallback_w = estimate_power(PROFILE, mode=Mode.HEAT, action=Action.HEATING, outdoor_c=5.0)
-    assert t.close(at(7200)).kwh == pytest.approx(fallback_w / 1000)
+    assert hour_by_minutes(t, 3660) == pytest.approx(fallback_w / 1000)
     assert fallback_w != expected_w
+
+
+def test_a_long_step_of_the_clock_is_a_gap_not_an_hour_of_estimate() -> None:
+    t = tracker()
+    t.observe_state(heating(), at(0))
+    t.close(at(60))
+    # The Pi booted with a stale clock and NTP stepped it ten hours forward.
+    assert t.close(at(60 + 10 * 3600)).kwh == 0.0
+    assert t.close(at(120 + 10 * 3600)).kwh > 0  # and then it counts again
 
 
 def test_an_off_unit_draws_standby() -> None:
     t = tracker()
     t.observe_state(UnitState(power=False, mode=Mode.HEAT), at(0))
-    assert t.close(at(3600)).kwh == pytest.approx(PROFILE.standby_w / 1000)
+    assert hour_by_minutes(t, 0) == pytest.approx(PROFILE.standby_w / 1000)
 
 
 def test_a_meter_beats_the_unit_and_a_stale_meter_hands_back() -> None:
@@ -142,7 +156,7 @@ def test_an_offline_unit_is_not_estimated() -> None:
     t = tracker()
     t.observe_state(heating(), at(0))
     t.forget_state(at(30))
-    minute = t.close(at(3600))
+    minute = t.close(at(60))
     full_w = estimate_power(PROFILE, mode=Mode.HEAT, action=Action.HEATING, outdoor_c=5.0)
     assert minute.kwh == pytest.approx(full_w * 30 / 3.6e6)
-    assert t.close(at(7200)).source is None
+    assert t.close(at(120)).source is None

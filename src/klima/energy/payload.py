@@ -34,6 +34,7 @@ def energy_payload(
     source: str | None,
     live_price: Decimal | None,
     units: list[str] | None = None,
+    price_known: bool = True,
 ) -> dict[str, Any]:
     """Power, energy and (with a tariff) cost of one unit, or of the house for ``None``."""
     today, period, lifetime = ledger.totals(owner)
@@ -60,9 +61,12 @@ def energy_payload(
             cost_period=money(period.cost, currency),
             cost_lifetime=money(lifetime.cost, currency),
             projected_cost_period=money(projected, currency),
-            price=None if price.rate is None else float(price.rate.quantize(_PRICE_QUANTUM)),
-            tariff_period=price.tariff_period,
-            tier=price.tier,
+            # Only a live price topic and no price yet: nothing is known about the price.
+            price=None
+            if price.rate is None or not price_known
+            else float(price.rate.quantize(_PRICE_QUANTUM)),
+            tariff_period=price.tariff_period if price_known else None,
+            tier=price.tier if price_known else None,
         )
         if owner is None:
             fixed = pricer.fixed_so_far(billing, now)

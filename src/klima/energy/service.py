@@ -289,6 +289,7 @@ class EnergyService:
             power_w=power,
             source=None if source is None else str(source),
             live_price=self._live_price(now),
+            price_known=not self._live_only or self._live_price(now) is not None,
             units=list(self.trackers) if owner is None else None,
         )
 

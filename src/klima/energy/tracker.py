@@ -89,6 +89,19 @@ class _Counter:
         self.accumulator = accumulator
         self.pending_kwh = 0.0
         self.read_at: datetime | None = None
+        # kWh booked from other sources while this counter was silent: its next delta covers
+        # that time too, so that much of it is already counted.
+        self.booked_elsewhere = 0.0
+
+    @property
+    def seeded(self) -> bool:
+        return self.accumulator.state.last_raw_kwh is not None
+
+    def take(self) -> float:
+        """The delta since the last close, less what other sources booked meanwhile."""
+        kwh = max(self.pending_kwh - self.booked_elsewhere, 0.0)
+        self.booked_elsewhere = 0.0
+        return kwh
 
     def update(self, raw_kwh: float, at: datetime) -> None:
         self.pending_kwh += self.accumulator.update(raw_kwh, at)
@@ -202,7 +215,14 @@ class UnitEnergyTracker:
         """Energy since the previous close, from the best live source; starts the next minute."""
         self._advance(end)
         span_h = max((end - self._minute_start).total_seconds(), 0.0) / _SECONDS_PER_HOUR
-        kwh, source = self._pick()
+        kwh, source, used = self._pick()
+        for counter in (self._meter_counter, self._unit_counter):
+            if counter is used:
+                continue
+            if counter.read_since(self._minute_start):
+                counter.booked_elsewhere = 0.0  # its delta (gap included) is dropped below
+            elif counter.seeded:
+                counter.booked_elsewhere += kwh
         estimated = self._estimate_kwh if self.profile is not None else None
         if source is not None and span_h > 0:
             self._last_minute_w = kwh * 1000 / span_h
@@ -242,13 +262,17 @@ class UnitEnergyTracker:
         start = self._last
         if now <= start:
             return
-        estimate = self._estimate.span(start, now)
+        # Normally time advances a minute at a time. A longer step means the hub was not
+        # looking (suspended, or the clock was stepped forward): the model's figure is not
+        # assumed for that time; held readings stop at their own age; counters catch up.
+        gap = now - start > MAX_HOLD
+        estimate = None if gap else self._estimate.span(start, now)
         if estimate is not None and self._estimate.reading is not None:
             hours = (estimate[1] - estimate[0]).total_seconds() / _SECONDS_PER_HOUR
             self._estimate_kwh += self._estimate.reading.value * hours / 1000
         uncovered = [(start, now)]
         for held in (self._meter_power, self._reported_power, self._estimate):
-            if held.reading is None:
+            if held.reading is None or (gap and held is self._estimate):
                 continue
             watts, rest = held.reading.value, []
             for begin, end in uncovered:
@@ -265,14 +289,14 @@ class UnitEnergyTracker:
             uncovered = rest
         self._last = now
 
-    def _pick(self) -> tuple[float, EnergySource | None]:
+    def _pick(self) -> tuple[float, EnergySource | None, _Counter | None]:
         """A live counter's delta beats integrated power of the same or a lower source."""
         meter = self.settings.meter
         start = self._minute_start
         if meter is not None and meter.energy_path is not None:
             stale = timedelta(seconds=meter.stale_after)
             if self._meter_counter.fresh(start, stale) or self._meter_counter.read_since(start):
-                return self._meter_counter.pending_kwh, EnergySource.METERED
+                return self._meter_counter.take(), EnergySource.METERED, self._meter_counter
         if (
             not self._seconds[EnergySource.METERED]
             and self.settings.use_reported
@@ -281,13 +305,13 @@ class UnitEnergyTracker:
                 or self._unit_counter.read_since(start)
             )
         ):
-            return self._unit_counter.pending_kwh, EnergySource.REPORTED
+            return self._unit_counter.take(), EnergySource.REPORTED, self._unit_counter
         used = [source for source in EnergySource if self._seconds[source] > 0]
         if not used:
-            return 0.0, None
+            return 0.0, None, None
         # A minute that mixed sources is labelled by the one that covered most of it.
         source = max(used, key=lambda s: self._seconds[s])
-        return sum(self._kwh.values()), source
+        return sum(self._kwh.values()), source, None
 
     def _estimate_w(self) -> float | None:
         state, profile = self._state, self.profile

@@ -35,7 +35,12 @@ class Automation(Protocol):
     def presets_for(self, unit_id: str) -> list[str]: ...
     def limits_for(self, unit_id: str) -> tuple[float, float] | None: ...
     def set_preset(
-        self, unit_id: str, name: str, now: datetime, policy: str | None = None
+        self,
+        unit_id: str,
+        name: str,
+        now: datetime,
+        policy: str | None = None,
+        command: UnitCommand | None = None,
     ) -> None: ...
     def manual_change(self, unit_id: str, command: UnitCommand, now: datetime) -> None: ...
 
@@ -213,7 +218,10 @@ class MqttBridge:
         handlers = self._external.get(topic)
         if handlers is not None:
             for handler in handlers:
-                handler(payload)
+                try:
+                    handler(payload)
+                except Exception:  # one listener's bug must not starve the others on the topic
+                    log.exception("handling a message on %s failed", topic)
             return
         if topic == f"{self.settings.discovery_prefix}/status":
             if payload.strip().lower() == b"online":
@@ -284,10 +292,11 @@ class MqttBridge:
                 transaction=data.get("transaction"),
                 limits=self._preset_limits(unit, preset),
             )
-            if self.automation is not None:
+            if self.automation is not None and preset is None:
                 self.automation.manual_change(unit.id, command, datetime.now(UTC))
         if preset is not None and self.automation is not None:
-            self.automation.set_preset(unit.id, preset, datetime.now(UTC))
+            # One hold for the preset and the fields sent with it (they win over the preset's).
+            self.automation.set_preset(unit.id, preset, datetime.now(UTC), command=command)
         if has_remote:
             unit.set_remote_temperature(remote)
 

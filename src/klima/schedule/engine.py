@@ -247,13 +247,7 @@ class AutomationEngine:
         """A user changed the unit (MQTT, CLI): hold it per ``[automation] hold``."""
         if unit_id not in self._state or not self._governed(unit_id, now):
             return
-        fields = command.normalized().fields()
-        settings = Settings(
-            power=fields.get("power"),
-            mode=None if fields.get("mode") is None else fields["mode"].value,
-            target_temperature=fields.get("target_temperature"),
-            fan_mode=fields.get("fan_mode"),
-        )
+        settings = _settings_of(command)
         current = self._state[unit_id].hold
         if current is not None and not current.expired(now):
             settings = _overlay(current.settings, settings)
@@ -291,14 +285,27 @@ class AutomationEngine:
             or any(unit_id in members for _rule, _tracker, members in self._presence)
         )
 
-    def set_preset(self, unit_id: str, name: str, now: datetime, policy: str | None = None) -> None:
+    def set_preset(
+        self,
+        unit_id: str,
+        name: str,
+        now: datetime,
+        policy: str | None = None,
+        command: UnitCommand | None = None,
+    ) -> None:
+        """Hold preset ``name`` (``none`` resumes the program); fields of ``command`` sent in
+        the same message are laid over the preset's."""
         automation = self._automation(unit_id)
         if name == "none":
             self.resume(unit_id, now)
+            if command is not None:
+                self.manual_change(unit_id, command, now)
             return
         if name not in automation.presets:
             raise CommandError("preset", f"unknown preset {name!r}", sorted(automation.presets))
-        self.hold(unit_id, Settings(preset=name), policy or self.config.automation.hold, now)
+        extra = _settings_of(command).to_json() if command is not None else {}
+        settings = Settings.from_json({**extra, "preset": name})
+        self.hold(unit_id, settings, policy or self.config.automation.hold, now)
 
     def hold(
         self,
@@ -327,7 +334,7 @@ class AutomationEngine:
         else:
             try:
                 hold = Hold(settings, "duration", now + parse_duration(policy), now, origin)
-            except ValueError as exc:
+            except (ValueError, OverflowError) as exc:  # parse_duration says which
                 raise CommandError("hold", str(exc)) from None
         if hold.until is not None:  # shown in the hub's local time, like everything else
             hold = replace(hold, until=hold.until.astimezone(self.zone))
@@ -352,7 +359,11 @@ class AutomationEngine:
         self._emit("hold_ended", unit_id, {"reason": reason})
 
     def add_timer(self, timer: Timer) -> None:
-        self._automation(timer.unit)
+        presets = self._automation(timer.unit).presets
+        if timer.settings.preset is not None and timer.settings.preset not in presets:
+            raise CommandError(
+                "preset", f"unknown preset {timer.settings.preset!r}", sorted(presets)
+            )
         timer = replace(timer, at=timer.at.astimezone(self.zone))
         self.timers[timer.id] = timer
         self._save(f"timer:{timer.id}", timer.to_json())
@@ -426,12 +437,18 @@ class AutomationEngine:
         return min(future) if future else None
 
     def _fire_timers(self, now: datetime) -> None:
+        if not self.clock_trusted:
+            return
         for timer in sorted(self.timers.values(), key=lambda t: t.at):
-            if timer.at <= now and self.clock_trusted:
-                self.cancel_timer(timer.id)
-                self._emit("timer_fired", timer.unit, {"id": timer.id, **timer.settings.to_json()})
+            # cancel_timer is False when a nested tick (from an earlier timer's hold) fired it.
+            if timer.at > now or not self.cancel_timer(timer.id):
+                continue
+            self._emit("timer_fired", timer.unit, {"id": timer.id, **timer.settings.to_json()})
+            try:
                 if timer.unit in self._state:
                     self.hold(timer.unit, timer.settings, "next_block", now, origin="timer")
+            except CommandError as exc:  # e.g. a preset removed from the config since
+                log.warning("timer %s for unit %s: %s", timer.id, timer.unit, exc.message)
 
     def _tick_unit(self, unit_id: str, automation: UnitAutomation, now: datetime) -> None:
         unit = self.units[unit_id]
@@ -624,7 +641,8 @@ class AutomationEngine:
             and automation.sent_at is not None
             and (now - automation.sent_at < interval)
         )
-        if repeat or unit.state.lockout_until is not None:
+        waiting = unit.state.lockout_until is not None and command.power is not False
+        if repeat or waiting:
             return  # already asked (the unit is still on its way there) or waiting for the gate
         automation.sent, automation.sent_at = wanted, now
         try:
@@ -683,6 +701,16 @@ class AutomationEngine:
             if room is None
             else {"temperature": room.value, "stale": room.was_stale},
         }
+
+
+def _settings_of(command: UnitCommand) -> Settings:
+    fields = command.normalized().fields()
+    return Settings(
+        power=fields.get("power"),
+        mode=None if fields.get("mode") is None else fields["mode"].value,
+        target_temperature=fields.get("target_temperature"),
+        fan_mode=fields.get("fan_mode"),
+    )
 
 
 def _overlay(base: Settings, later: Settings) -> Settings:

@@ -12,6 +12,7 @@ from klima.schedule.model import Settings
 HoldKind = Literal["next_block", "duration", "permanent"]
 _DURATION = re.compile(r"^(\d+)(m|h|d)$")
 _UNIT = {"m": "minutes", "h": "hours", "d": "days"}
+MAX_DURATION = timedelta(days=366)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -19,7 +20,13 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.match(text.strip())
     if not match or int(match.group(1)) == 0:
         raise ValueError(f"{text!r} is not a duration: use e.g. 90m, 2h or 1d")
-    return timedelta(**{_UNIT[match.group(2)]: int(match.group(1))})
+    try:
+        span = timedelta(**{_UNIT[match.group(2)]: int(match.group(1))})
+    except OverflowError:
+        raise ValueError(f"{text!r} is too long a duration") from None
+    if span > MAX_DURATION:
+        raise ValueError(f"{text!r} is longer than a year: use a permanent hold")
+    return span
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ message naming the field, because run-time edits arrive from outside.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -148,9 +149,14 @@ class Settings:
     def from_json(data: Mapping[str, Any]) -> Settings:
         _check_keys("settings", data, set(_SETTINGS_FIELDS))
         target = _optional(data, "target_temperature", (int, float))
+        if target is not None and not (math.isfinite(target) and 0 <= target <= 40):
+            raise ValueError(f"target_temperature must be a number from 0 to 40, not {target!r}")
+        mode = _optional(data, "mode", str)
+        if mode is not None and mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         return Settings(
             power=_optional(data, "power", bool),
-            mode=_optional(data, "mode", str),
+            mode=mode,
             target_temperature=None if target is None else float(target),
             fan_mode=_optional(data, "fan_mode", str),
             preset=_optional(data, "preset", str),
@@ -158,6 +164,8 @@ class Settings:
 
 
 _SETTINGS_FIELDS = ("power", "mode", "target_temperature", "fan_mode", "preset")
+# Operating modes a block, hold or timer may ask for ("off" is power = false).
+MODES = ("heat", "cool", "heat_cool", "dry", "fan_only")
 
 
 @dataclass(frozen=True)

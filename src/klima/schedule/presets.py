@@ -88,8 +88,10 @@ def command_for(settings: Settings, state: UnitState, traits: Traits) -> UnitCom
     if power is None and mode is not None:
         power = True
     if power is False:
-        # Off is off: the other fields wait for the next time the unit runs.
-        return UnitCommand(power=False) if state.power else UnitCommand()
+        # Off is off: the other fields wait for the next time the unit runs. An off unit with
+        # a start waiting in the safety gate gets the off too: it cancels that start.
+        waiting = state.lockout_until is not None
+        return UnitCommand(power=False) if state.power or waiting else UnitCommand()
     effective_mode = mode or state.mode
     target = settings.target_temperature
     if target is not None:

@@ -85,14 +85,7 @@ def schedule_requests(
         return {"deleted": data["id"]}
 
     async def hold(data: dict[str, Any]) -> dict[str, Any]:
-        _only(data, {"unit", "for", "until", "permanent", *_SETTING_KEYS})
-        unit = _unit(engine, data.get("unit"))
-        settings = _settings(data)
-        now = clock()
-        until = _moment(data["until"], "until", engine, now) if "until" in data else None
-        policy = "permanent" if data.get("permanent") else str(data.get("for", "next_block"))
-        result = engine.hold(unit, settings, policy, now, until=until)
-        return {"unit": unit, "hold": result.public()}
+        return _hold(engine, data, clock())
 
     async def resume(data: dict[str, Any]) -> dict[str, Any]:
         _only(data, {"unit"})
@@ -100,25 +93,7 @@ def schedule_requests(
         return {"unit": unit, "resumed": engine.resume(unit, clock())}
 
     async def timer(data: dict[str, Any]) -> dict[str, Any]:
-        _only(data, {"unit", "in", "at", "cancel", *_SETTING_KEYS})
-        if "cancel" in data:
-            if not engine.cancel_timer(str(data["cancel"])):
-                raise CommandError("cancel", f"no timer {data['cancel']!r}", sorted(engine.timers))
-            return {"cancelled": data["cancel"]}
-        unit = _unit(engine, data.get("unit"))
-        now = clock()
-        if ("in" in data) == ("at" in data):
-            raise CommandError("in", 'give "in" (e.g. "90m") or "at" (e.g. "06:30"), not both')
-        if "in" in data:
-            try:
-                at = now + parse_duration(str(data["in"]))
-            except ValueError as exc:
-                raise CommandError("in", str(exc)) from None
-        else:
-            at = _moment(data["at"], "at", engine, now)
-        entry = Timer(f"t{secrets.token_hex(4)}", unit, at, _settings(data))
-        engine.add_timer(entry)
-        return entry.to_json()
+        return _timer(engine, data, clock())
 
     return {
         "schedule/list": list_,
@@ -129,6 +104,44 @@ def schedule_requests(
         "schedule/resume": resume,
         "schedule/timer": timer,
     }
+
+
+def _hold(engine: AutomationEngine, data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    _only(data, {"unit", "for", "until", "permanent", *_SETTING_KEYS})
+    unit = _unit(engine, data.get("unit"))
+    settings = _settings(data)
+    until = _moment(data["until"], "until", engine, now) if "until" in data else None
+    if until is not None and until <= now:
+        raise CommandError("until", f"until {until.isoformat()} has already passed")
+    permanent = data.get("permanent", False)
+    if not isinstance(permanent, bool):
+        raise CommandError("permanent", "permanent must be true or false", [True, False])
+    policy = "permanent" if permanent else str(data.get("for", "next_block"))
+    result = engine.hold(unit, settings, policy, now, until=until)
+    return {"unit": unit, "hold": result.public()}
+
+
+def _timer(engine: AutomationEngine, data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    _only(data, {"unit", "in", "at", "cancel", *_SETTING_KEYS})
+    if "cancel" in data:
+        if not engine.cancel_timer(str(data["cancel"])):
+            raise CommandError("cancel", f"no timer {data['cancel']!r}", sorted(engine.timers))
+        return {"cancelled": data["cancel"]}
+    unit = _unit(engine, data.get("unit"))
+    if ("in" in data) == ("at" in data):
+        raise CommandError("in", 'give "in" (e.g. "90m") or "at" (e.g. "06:30"), not both')
+    if "in" in data:
+        try:
+            at = now + parse_duration(str(data["in"]))
+        except ValueError as exc:
+            raise CommandError("in", str(exc)) from None
+    else:
+        at = _moment(data["at"], "at", engine, now)
+        if at <= now:
+            raise CommandError("at", f"{at.isoformat()} has already passed")
+    entry = Timer(f"t{secrets.token_hex(4)}", unit, at, _settings(data))
+    engine.add_timer(entry)
+    return entry.to_json()
 
 
 def _source(engine: AutomationEngine, program_id: str) -> str:
