@@ -7,7 +7,7 @@ Minutes are closed by calling the service directly instead of waiting for the wa
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -80,7 +80,8 @@ async def test_energy_is_published_priced_discovered_and_queryable(
             lambda: service.trackers["sim_1"].power_w(datetime.now(UTC)) == 750.5,
             what="the plug reading",
         )
-        service.close_minute(datetime.now(UTC))
+        # Close the minute 30 s on: the plug's 750 W held that long (no sleeping in the test).
+        service.close_minute(datetime.now(UTC) + timedelta(seconds=30))
         metered = await obs.wait_for(
             lambda: (p := obs.json(energy_topic)) and p["power_w"] == 750.5 and p,
             what="a metered minute",
