@@ -480,3 +480,24 @@ def test_a_preset_with_its_own_setpoint_is_one_hold() -> None:
     assert living.state.target_temperature == 23.0
     assert engine.status("living_room", rig.now)["preset"] == "eco"
     assert len(rig.recorder.of("hold_started")) == 1
+
+
+def test_a_saved_hold_of_a_preset_removed_since_is_dropped(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'klima.db'}"
+    start = datetime(2026, 11, 25, 12, 0, tzinfo=BERLIN)
+    raw = _program(presets={"cosy": {"target_temperature": 23.0}})
+    with Store.open(url) as store:
+        rig = make_rig(raw, start, store=store)
+        rig.settle()
+        assert rig.engine is not None
+        rig.engine.hold("living_room", Settings(preset="cosy"), "permanent", rig.now)
+        rig.step(60)
+        assert rig.unit("living_room").state.target_temperature == 23.0
+    with Store.open(url) as store:  # restarted with "cosy" gone from the config
+        rig = make_rig(_program(), start + timedelta(minutes=5), store=store)
+        rig.settle()
+        assert rig.engine is not None
+        assert rig.engine.status("living_room", rig.now)["hold"] is None
+        assert rig.unit("living_room").state.target_temperature == 21.0  # the program again
+        assert store.flush(5)
+        assert store.load_settings("hold:") == {}

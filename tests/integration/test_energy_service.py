@@ -182,18 +182,34 @@ def test_an_outdoor_sensor_feeds_the_model(tmp_path: Path) -> None:
         outdoor_temperature_topic="weather/out", outdoor_temperature_json_path="temperature",
     )  # fmt: skip
     setup = load_energy(config)
-    t0 = datetime.now(UTC).replace(microsecond=0)
+    t0 = datetime(2026, 1, 12, 0, 0, tzinfo=UTC)  # simulated time, far from the wall clock
     published = Published()
+    model = load_profile(profile)
     with Store.open(config.database_url()) as store:
         service = EnergyService(config, setup, store, now=t0, publish=published)
         service.observe_state("a", UnitState(power=True, mode=Mode.HEAT), t0)
         service.observe_outdoor(b'{"temperature": -15}', t0)
         for minute in range(1, 61):  # the service closes every minute
             service.close_minute(t0 + timedelta(minutes=minute))
-    model = load_profile(profile)
-    expected = estimate_power(model, mode=Mode.HEAT, outdoor_c=-15.0) / 1000
-    assert published["a"]["energy_today_kwh"] == pytest.approx(expected, abs=1e-3)
-    assert published["a"]["source"] == EnergySource.ESTIMATED
+        expected = estimate_power(model, mode=Mode.HEAT, outdoor_c=-15.0) / 1000
+        assert published["a"]["energy_today_kwh"] == pytest.approx(expected, abs=1e-3)
+        assert published["a"]["source"] == EnergySource.ESTIMATED
+        # The sensor falls silent; two hours on its reading no longer counts: the rating
+        # condition (8.3 °C heating) stands in.
+        for minute in range(61, 4 * 60 + 1):
+            service.close_minute(t0 + timedelta(minutes=minute))
+            if minute == 3 * 60:
+                service.observe_state(
+                    "a", UnitState(power=True, mode=Mode.HEAT), t0 + timedelta(minutes=minute)
+                )
+        before = published["a"]["energy_today_kwh"]
+        service.close_minute(t0 + timedelta(minutes=4 * 60 + 60))  # a gap: nothing booked
+        for minute in range(5 * 60 + 1, 6 * 60 + 1):
+            service.close_minute(t0 + timedelta(minutes=minute))
+        last_hour = published["a"]["energy_today_kwh"] - before
+    rated = estimate_power(model, mode=Mode.HEAT, outdoor_c=8.33) / 1000
+    assert last_hour == pytest.approx(rated, abs=1e-3)
+    assert rated < expected
 
 
 def test_a_leader_without_a_reading_shares_nothing(tmp_path: Path) -> None:

@@ -114,12 +114,14 @@ class EnergyService:
         }
         self._leaders = {u.id: u for u in units if u.energy.outdoor_unit_shared_with}
         self._last_close = now
+        self._seen = now  # the latest moment any input carried
         self._last: dict[str, MinuteEnergy] = {}
         self._warned: set[str] = set()
 
     # ------------------------------------------------------------------ inputs
 
     def observe_state(self, unit_id: str, state: UnitState, at: datetime) -> None:
+        self._seen = max(self._seen, at)
         tracker = self.trackers.get(unit_id)
         if tracker is not None:
             tracker.observe_state(state, at)
@@ -149,6 +151,7 @@ class EnergyService:
         return routes
 
     def observe_outdoor(self, payload: bytes, at: datetime) -> None:
+        self._seen = max(self._seen, at)
         value = number(extract(payload, self.config.outdoor_temperature_json_path))
         if value is None or not -60 <= value <= 70:
             self._warn_once(f"outdoor temperature topic: not a temperature: {payload[:80]!r}")
@@ -166,7 +169,9 @@ class EnergyService:
 
     def _outdoor_now(self) -> float | None:
         live = self._outdoor
-        if live is not None and datetime.now(UTC) - live.at <= SENSOR_STALE_AFTER:
+        # "Now" is the latest time the service was given (simulated in tests, never the
+        # wall clock behind the caller's back).
+        if live is not None and self._seen - live.at <= SENSOR_STALE_AFTER:
             return live.value
         return self.config.outdoor_temperature_c
 
@@ -180,6 +185,7 @@ class EnergyService:
 
     def close_minute(self, end: datetime) -> None:
         """Account for everything since the previous close, record it and publish it."""
+        self._seen = max(self._seen, end)
         start = self._last_close
         if end <= start:
             return

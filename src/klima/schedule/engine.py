@@ -131,7 +131,16 @@ class AutomationEngine:
                     else:
                         self.programs[name] = Program.from_json(value)
                 elif kind == "hold" and name in self._state:
-                    self._state[name].hold = Hold.from_json(value)
+                    hold = Hold.from_json(value)
+                    preset = hold.settings.preset
+                    if preset is not None and preset not in self._state[name].presets:
+                        # The preset left the config since: the hold could do nothing.
+                        log.warning(
+                            "unit %s: dropping a hold of the unknown preset %r", name, preset
+                        )
+                        self._save(key, None)
+                        continue
+                    self._state[name].hold = hold
                 elif kind == "timer":
                     self.timers[name] = Timer.from_json(value)
             except (KeyError, TypeError, ValueError) as exc:
