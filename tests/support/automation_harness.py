@@ -105,7 +105,7 @@ class SimActor(Unit):
             fan_mode=sim.fan_mode,
             state_source=StateSource.REPORTED,
             # Not the unit's but the gate's: a poll keeps it, as the serial actor's does.
-            lockout_until=getattr(self, "state", None) and self.state.lockout_until,
+            lockout_until=self.state.lockout_until,
         )
 
 

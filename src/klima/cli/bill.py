@@ -14,7 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from klima.cli.table import align
 from klima.energy.tariffs import (
@@ -30,6 +30,7 @@ from klima.energy.tariffs import (
 )
 from klima.energy.tariffs.periods import local_midnight
 from klima.energy.tariffs.usage import parse_decimal, parse_timestamp
+from klima.strict_model import check_zone
 
 if TYPE_CHECKING:
     from klima.energy.tariffs import Bill, UsageInterval
@@ -54,9 +55,9 @@ def add_bill_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _zone(name: str) -> ZoneInfo:
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise TariffError(f"unknown time zone {name!r}") from None
+        return ZoneInfo(check_zone(name))
+    except ValueError as exc:
+        raise TariffError(str(exc)) from None
 
 
 def _period(args: argparse.Namespace, usage: list[UsageInterval], tz: ZoneInfo) -> BillingPeriod:

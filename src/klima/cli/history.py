@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from klima.config import KlimaConfig, load_config
 from klima.energy.setup import energy_zone, load_pricing_tariff
@@ -20,6 +20,7 @@ from klima.energy.tariffs import TariffError
 from klima.energy.tariffs.periods import local_midnight
 from klima.energy.tariffs.usage import parse_timestamp
 from klima.errors import ConfigError, KlimaError
+from klima.strict_model import check_zone
 
 if TYPE_CHECKING:
     import argparse
@@ -89,9 +90,9 @@ def _config_currency(config: KlimaConfig) -> str | None:
 
 def _zone(name: str) -> ZoneInfo:
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise HistoryError(f"unknown time zone {name!r}") from None
+        return ZoneInfo(check_zone(name))
+    except ValueError as exc:
+        raise HistoryError(str(exc)) from None
 
 
 def zone_name(tz: ZoneInfo) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -15,8 +16,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_ON = {"on", "true", "1", "open", "running"}
-_OFF = {"off", "false", "0", "closed", "stopped"}
+_ON = {"on", "true", "1", "open", "yes", "running"}
+_OFF = {"off", "false", "0", "closed", "no", "stopped"}
 
 
 def extract(payload: bytes, json_path: str | None) -> Any:
@@ -38,24 +39,39 @@ def extract(payload: bytes, json_path: str | None) -> Any:
     return value
 
 
+def number(value: Any) -> float | None:
+    """A finite number from an extracted value (``true`` is not 1 W), else ``None``."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        return None
+    return result if math.isfinite(result) else None
+
+
+def truth(value: Any) -> bool | None:
+    """``on``/``off`` and their kin (any case), a JSON boolean, else ``None``."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in _ON:
+        return True
+    if word in _OFF:
+        return False
+    return None
+
+
 def read_feedback(payload: bytes, feedback: FeedbackConfig) -> bool | None:
     """Whether the unit runs according to this message; ``None`` when it does not say."""
     value = extract(payload, feedback.json_path)
     if feedback.kind == "power":
-        if isinstance(value, bool):
-            return None
-        try:
-            return float(value) > feedback.on_above_w
-        except (TypeError, ValueError):
+        watts = number(value)
+        if watts is None:
             log.debug("feedback on %s is not a number: %r", feedback.topic, value)
             return None
-    running: bool | None = None
-    if isinstance(value, bool):
-        running = value
-    elif (word := str(value).strip().lower()) in _ON:
-        running = True
-    elif word in _OFF:
-        running = False
+        return watts > feedback.on_above_w
+    running = truth(value)
     if running is not None:
         return running != feedback.invert
     log.debug("feedback on %s is neither on nor off: %r", feedback.topic, value)

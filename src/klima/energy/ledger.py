@@ -84,6 +84,8 @@ class Ledger:
         self.day = dict(store.energy_rollups("day", keys.day))
         self.period = dict(store.energy_rollups("period", keys.period_key))
         for unit_id, row in store.energy_lifetimes().items():
+            # Lifetimes are stored as kWh and cost only; which source each kWh came from is
+            # in the samples and rollups, so the split here is not meaningful.
             self.lifetime[unit_id] = EnergyTotals(reported_kwh=row.kwh, cost=row.cost)
             self.saved[unit_id] = row.state
         today = at.astimezone(self.zone).date()

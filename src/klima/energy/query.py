@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, get_args
 
+from klima.energy.tariffs.model import TariffError
+from klima.energy.tariffs.usage import parse_timestamp
 from klima.errors import CommandError
 from klima.persistence.energy import EnergyBucketKind
 
@@ -41,15 +43,11 @@ def parse_moment(value: Any, field: str, zone: ZoneInfo) -> datetime:
     if not isinstance(value, str):
         raise CommandError(field, f"{field} must be an ISO-8601 date or date-time string")
     try:
-        if len(value) == len("2026-11-01"):
-            day = date.fromisoformat(value)
-            return datetime(day.year, day.month, day.day, tzinfo=zone)
-        moment = datetime.fromisoformat(value)
-    except ValueError:
+        return parse_timestamp(value, zone)  # a date is its local midnight
+    except TariffError:
         raise CommandError(
             field, f"{field}: not an ISO-8601 date or date-time: {value!r}"
         ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 
 
 def parse_query(

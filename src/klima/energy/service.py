@@ -18,14 +18,14 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from klima.control.feedback import extract
+from klima.control.feedback import extract, number
 from klima.energy.ledger import Ledger
 from klima.energy.model import EnergySource
 from klima.energy.payload import energy_payload
 from klima.energy.pricing import RealtimePricer
 from klima.energy.query import answer_query, parse_query
 from klima.energy.tariffs import TariffError
-from klima.energy.tracker import MinuteEnergy, UnitEnergyTracker, number
+from klima.energy.tracker import MinuteEnergy, UnitEnergyTracker
 from klima.persistence.energy import EnergySampleRow, EnergyTotals
 
 if TYPE_CHECKING:
@@ -113,6 +113,11 @@ class EnergyService:
             for unit in units
         }
         self._leaders = {u.id: u for u in units if u.energy.outdoor_unit_shared_with}
+        # Units whose power is a share of an outdoor unit's, known only per closed minute.
+        self._shared = {
+            member for leader in self._leaders.values()
+            for member in (leader.id, *leader.energy.outdoor_unit_shared_with)
+        }  # fmt: skip
         self._last_close = now
         self._seen = now  # the latest moment any input carried
         self._last: dict[str, MinuteEnergy] = {}
@@ -278,11 +283,7 @@ class EnergyService:
             known = [p for p in powers if p is not None]
             power = sum(known) if known else None
             sources = {m.source for m in self._last.values() if m.source is not None}
-            source = (
-                min(sources, key=_TRUST.index)
-                if len(sources) == 1
-                else ("mixed" if sources else None)
-            )
+            source = next(iter(sources)) if len(sources) == 1 else ("mixed" if sources else None)
         else:
             power = self._power(owner, now)
             minute = self._last.get(owner)
@@ -301,15 +302,9 @@ class EnergyService:
 
     def _power(self, unit_id: str, now: datetime) -> float | None:
         minute = self._last.get(unit_id)
-        if unit_id in self._shared_members() and minute is not None:
+        if unit_id in self._shared and minute is not None:
             return minute.power_w
         return self.trackers[unit_id].power_w(now)
-
-    def _shared_members(self) -> set[str]:
-        return {
-            member for leader in self._leaders.values()
-            for member in (leader.id, *leader.energy.outdoor_unit_shared_with)
-        }  # fmt: skip
 
     async def query(self, data: dict[str, Any]) -> dict[str, Any]:
         """``bridge/request/energy/query``: recorded history of a unit or the house."""
@@ -338,7 +333,6 @@ class EnergyService:
 
 
 _ZERO = EnergyTotals()
-_TRUST = ["metered", "reported", "estimated"]
 
 
 def _weights(leader: UnitConfig, minutes: Sequence[MinuteEnergy]) -> list[float]:

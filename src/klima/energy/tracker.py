@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from klima.control.feedback import extract
+from klima.control.feedback import extract, number
 from klima.energy.model import (
     CN105_COUNTER_WRAP_KWH,
     CounterState,
@@ -365,16 +365,6 @@ class UnitEnergyTracker:
 
 def _value(integral: _Held) -> float | None:
     return None if integral.reading is None else integral.reading.value
-
-
-def number(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _counter_state(data: Any) -> CounterState | None:

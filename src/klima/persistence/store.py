@@ -343,11 +343,7 @@ class Store:
             raise StorageError(f"reading {self.url} failed: {describe_error(exc)}") from None
 
     def _read(self, query: Any) -> list[Any]:
-        try:
-            with self._engine_lock, self._engine.connect() as conn:
-                return list(conn.execute(query))
-        except SQLAlchemyError as exc:
-            raise StorageError(f"reading {self.url} failed: {describe_error(exc)}") from None
+        return self._query(lambda conn: list(conn.execute(query)))
 
     # --- counters ---------------------------------------------------------------------------
 

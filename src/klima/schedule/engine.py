@@ -19,13 +19,14 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from klima.control.feedback import extract
+from klima.control.feedback import extract, number, truth
 from klima.control.presence import PresenceTracker
 from klima.control.thermostat import SensorFreshness, ThermostatLoop, ThermostatSettings
 from klima.control.window import WindowDetector
 from klima.errors import CommandError
 from klima.schedule.calendar import SiteCalendar
 from klima.schedule.from_config import (
+    expand_groups,
     program_from_config,
     site_from_config,
     vacation_from_config,
@@ -88,10 +89,7 @@ class AutomationEngine:
         ]
 
     def _members(self, names: Iterable[str]) -> set[str]:
-        found: set[str] = set()
-        for name in names:
-            found |= set(self.groups.get(name, [name]))
-        return found
+        return set(expand_groups(names, self.groups))
 
     def _unit_automation(self, config: UnitConfig) -> UnitAutomation:
         unit = self.units[config.id]
@@ -183,7 +181,7 @@ class AutomationEngine:
         def handle(payload: bytes, now: datetime) -> None:
             room = self._state[unit_id].room
             assert room is not None
-            value = _number(extract(payload, room.json_path))
+            value = number(extract(payload, room.json_path))
             if value is None or not -40 <= value <= 60:
                 self._unreadable(room.topic, "not a temperature", payload)
                 return
@@ -204,7 +202,7 @@ class AutomationEngine:
         members: set[str],
     ) -> Callable[[bytes, datetime], None]:
         def handle(payload: bytes, now: datetime) -> None:
-            state = _truth(extract(payload, path))
+            state = truth(extract(payload, path))
             if state is None:
                 self._unreadable(topic, "neither open nor closed", payload)
                 return
@@ -219,7 +217,7 @@ class AutomationEngine:
     ) -> Callable[[bytes, datetime], None]:
         def handle(payload: bytes, now: datetime) -> None:
             value = extract(payload, path)
-            present = _truth(value)
+            present = truth(value)
             if present is None and isinstance(value, str):
                 present = value.strip().lower() in ("home", "present", "occupied")
             if present is None:
@@ -385,10 +383,7 @@ class AutomationEngine:
 
     def set_program(self, program: Program, now: datetime) -> None:
         """Add or replace a program at run time (group ids in ``units`` are expanded)."""
-        units = tuple(
-            dict.fromkeys(u for name in program.units for u in self.groups.get(name, [name]))
-        )
-        program = replace(program, units=units)
+        program = replace(program, units=expand_groups(program.units, self.groups))
         unknown = sorted(set(program.units) - set(self._state))
         if unknown:
             raise CommandError("units", f"unknown units {unknown}", sorted(self._state))
@@ -727,23 +722,3 @@ def _overlay(base: Settings, later: Settings) -> Settings:
     if later.preset is None and any(k != "preset" for k in later.to_json()):
         fields.pop("preset", None)  # an explicit setpoint replaces a held preset's
     return Settings.from_json(fields)
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _truth(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("on", "true", "1", "open", "yes"):
-        return True
-    if text in ("off", "false", "0", "closed", "no"):
-        return False
-    return None

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from klima.schedule.model import At, Block, Program, Settings, Site, Vacation
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
     from klima.config import KlimaConfig
     from klima.config_automation import ScheduleConfig, VacationConfig
@@ -27,10 +27,12 @@ def site_from_config(config: KlimaConfig, zone: ZoneInfo) -> Site:
     return Site(zone, s.latitude, s.longitude, s.country, s.subdivision)
 
 
+def expand_groups(names: Iterable[str], groups: Mapping[str, list[str]]) -> tuple[str, ...]:
+    """Unit ids with group ids replaced by their members, each once, in order."""
+    return tuple(dict.fromkeys(unit for name in names for unit in groups.get(name, [name])))
+
+
 def program_from_config(entry: ScheduleConfig, groups: Mapping[str, list[str]]) -> Program:
-    units: list[str] = []
-    for name in entry.units:
-        units += groups.get(name, [name])
     blocks = tuple(
         Block(
             At.parse(b.at),
@@ -46,7 +48,7 @@ def program_from_config(entry: ScheduleConfig, groups: Mapping[str, list[str]]) 
     )
     return Program(
         entry.id,
-        tuple(dict.fromkeys(units)),
+        expand_groups(entry.units, groups),
         frozenset(entry.run_days),
         blocks,
         entry.holidays,
@@ -62,12 +64,9 @@ def vacation_from_config(
             return value if value.tzinfo else value.replace(tzinfo=zone)
         return datetime(value.year, value.month, value.day, tzinfo=zone)
 
-    units: list[str] = []
-    for name in entry.units:
-        units += groups.get(name, [name])
     return Vacation(
         entry.id,
-        tuple(units),
+        expand_groups(entry.units, groups),
         moment(entry.start),
         moment(entry.end),
         None if entry.preset is None else Settings(preset=entry.preset),

@@ -10,6 +10,8 @@ import secrets
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
+from klima.energy.tariffs.model import TariffError
+from klima.energy.tariffs.usage import parse_timestamp
 from klima.errors import CommandError
 from klima.schedule.holds import Timer, parse_duration
 from klima.schedule.model import Program, Settings
@@ -183,7 +185,6 @@ def _moment(value: Any, field: str, engine: AutomationEngine, now: datetime) -> 
             if candidate <= local:
                 candidate = datetime.combine(local.date() + timedelta(days=1), wall, engine.zone)
             return candidate
-        moment = datetime.fromisoformat(value)
-    except ValueError:
+        return parse_timestamp(value, engine.zone)
+    except (ValueError, TariffError):
         raise CommandError(field, f"{field}: not HH:MM or an ISO date-time: {value!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=engine.zone)
